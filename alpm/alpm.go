@@ -1,0 +1,262 @@
+// Package alpm is the only package that talks to libalpm. It turns the
+// local and sync databases of a root into plain pkg values.
+//
+// The handle getters Root, DBPath, Lockfile, LogFile, GPGDir and DBExt of
+// go-alpm free memory libalpm owns; the paths are kept on the Go side
+// instead and those getters are never called.
+package alpm
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	galpm "github.com/Jguer/go-alpm/v2"
+
+	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/pkg"
+)
+
+// Version is the version of the libalpm in use.
+func Version() string { return galpm.Version() }
+
+// VerCmp is libalpm's version comparison.
+func VerCmp(a, b string) int { return galpm.VerCmp(a, b) }
+
+// Handle is an open libalpm handle for one root.
+type Handle struct {
+	h      *galpm.Handle
+	root   string
+	dbPath string
+	repos  []conf.Repo
+
+	mu  sync.Mutex
+	log []string
+}
+
+// Open initializes libalpm for cfg's root and database and registers every
+// [repo] section as a sync database. It only reads; no lock is taken.
+func Open(cfg *conf.Config) (*Handle, error) {
+	if fi, err := os.Stat(filepath.Join(cfg.DBPath, "local")); err != nil {
+		return nil, fmt.Errorf("local database %s: %w", filepath.Join(cfg.DBPath, "local"), unwrap(err))
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("local database %s: not a directory", filepath.Join(cfg.DBPath, "local"))
+	}
+	h, err := galpm.Initialize(cfg.RootDir, cfg.DBPath)
+	if err != nil {
+		return nil, fmt.Errorf("libalpm on root %s, database %s: %w", cfg.RootDir, cfg.DBPath, err)
+	}
+	a := &Handle{h: h, root: cfg.RootDir, dbPath: cfg.DBPath, repos: cfg.Repos}
+	h.SetLogCallback(func(_ interface{}, lvl galpm.LogLevel, msg string) {
+		if lvl&(galpm.LogError|galpm.LogWarning) == 0 {
+			return
+		}
+		a.mu.Lock()
+		a.log = append(a.log, strings.TrimSpace(msg))
+		a.mu.Unlock()
+	}, nil)
+	if len(cfg.Architectures) > 0 {
+		_ = h.SetArchitectures(cfg.Architectures)
+	}
+	for _, r := range cfg.Repos {
+		// Reading needs no signature checks; nothing is installed from here.
+		if _, err := h.RegisterSyncDB(r.Name, 0); err != nil {
+			h.Release()
+			return nil, fmt.Errorf("register sync database %s: %w", r.Name, err)
+		}
+	}
+	return a, nil
+}
+
+// Close releases libalpm.
+func (a *Handle) Close() error {
+	if a.h == nil {
+		return nil
+	}
+	err := a.h.Release()
+	a.h = nil
+	return err
+}
+
+func unwrap(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Load reads every installed package with its files and backup entries,
+// and which of them are in a sync database. Corrupt entries of the local
+// database are listed in DB.Errors with their paths.
+func (a *Handle) Load() (*pkg.DB, error) {
+	local, err := a.h.LocalDB()
+	if err != nil {
+		return nil, fmt.Errorf("local database %s: %w", a.dbPath, err)
+	}
+	syncNames, syncDBs, errs := a.syncNames()
+	var pkgs []*pkg.Package
+	loaded := map[string]bool{}
+	err = local.PkgCache().ForEach(func(ip galpm.IPackage) error {
+		p := convert(ip)
+		p.InSync = syncNames[p.Name]
+		loaded[p.Name+"-"+p.Version] = true
+		pkgs = append(pkgs, p)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("local database %s: %w", a.dbPath, err)
+	}
+	errs = append(errs, a.checkEntries(loaded, pkgs)...)
+	db := pkg.NewDB(pkgs)
+	db.SyncDBs = syncDBs
+	db.Errors = errs
+	return db, nil
+}
+
+func (a *Handle) syncNames() (map[string]bool, []string, []pkg.EntryError) {
+	names := map[string]bool{}
+	var readable []string
+	var errs []pkg.EntryError
+	dbs, err := a.h.SyncDBs()
+	if err != nil {
+		return names, nil, []pkg.EntryError{{Path: filepath.Join(a.dbPath, "sync"), Err: err}}
+	}
+	for _, db := range dbs.Slice() {
+		file := filepath.Join(a.dbPath, "sync", db.Name()+".db")
+		if _, err := os.Stat(file); err != nil {
+			errs = append(errs, pkg.EntryError{Path: file, Err: fmt.Errorf("sync database not readable (%v); run pacman -Sy", unwrap(err))})
+			continue
+		}
+		n := 0
+		_ = db.PkgCache().ForEach(func(p galpm.IPackage) error {
+			names[p.Name()] = true
+			n++
+			return nil
+		})
+		readable = append(readable, db.Name())
+	}
+	return names, readable, errs
+}
+
+// checkEntries finds local database directories libalpm skipped and
+// entries whose desc or files could not be read, and reports them by path.
+func (a *Handle) checkEntries(loaded map[string]bool, pkgs []*pkg.Package) []pkg.EntryError {
+	var errs []pkg.EntryError
+	dir := filepath.Join(a.dbPath, "local")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return []pkg.EntryError{{Path: dir, Err: unwrap(err)}}
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if !loaded[e.Name()] {
+			errs = append(errs, pkg.EntryError{Path: path, Err: errors.New("corrupt database entry: libalpm could not read it (check desc)")})
+			continue
+		}
+		for _, f := range []string{"desc", "files"} {
+			if _, err := os.Stat(filepath.Join(path, f)); err != nil {
+				errs = append(errs, pkg.EntryError{Path: filepath.Join(path, f), Err: unwrap(err)})
+			}
+		}
+	}
+	for _, p := range pkgs {
+		if p.Name == "" || p.Version == "" {
+			errs = append(errs, pkg.EntryError{Path: filepath.Join(dir, p.Name+"-"+p.Version), Err: errors.New("entry has no name or version")})
+		}
+	}
+	a.mu.Lock()
+	for _, m := range a.log {
+		errs = append(errs, pkg.EntryError{Path: dir, Err: errors.New("libalpm: " + m)})
+	}
+	a.log = nil
+	a.mu.Unlock()
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+	return dedupErrors(errs)
+}
+
+func dedupErrors(errs []pkg.EntryError) []pkg.EntryError {
+	seen := map[string]bool{}
+	out := errs[:0]
+	for _, e := range errs {
+		k := e.Path + "\x00" + e.Err.Error()
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func deps(l galpm.IDependList) []pkg.Dep {
+	var out []pkg.Dep
+	_ = l.ForEach(func(d *galpm.Depend) error {
+		out = append(out, pkg.Dep{
+			Name:    d.Name,
+			Mod:     pkg.Mod(d.Mod - galpm.DepModAny),
+			Version: d.Version,
+			Desc:    d.Description,
+		})
+		return nil
+	})
+	return out
+}
+
+func convert(ip galpm.IPackage) *pkg.Package {
+	p := &pkg.Package{
+		Name:          ip.Name(),
+		Version:       ip.Version(),
+		Base:          ip.Base(),
+		Desc:          ip.Description(),
+		Arch:          ip.Architecture(),
+		URL:           ip.URL(),
+		Packager:      ip.Packager(),
+		Reason:        pkg.Reason(ip.Reason()),
+		Depends:       deps(ip.Depends()),
+		OptDepends:    deps(ip.OptionalDepends()),
+		Provides:      deps(ip.Provides()),
+		Conflicts:     deps(ip.Conflicts()),
+		Groups:        ip.Groups().Slice(),
+		BuildDate:     ip.BuildDate(),
+		InstallDate:   ip.InstallDate(),
+		InstalledSize: ip.ISize(),
+		Validation:    validation(ip.Validation()),
+	}
+	files := ip.Files()
+	p.Files = make([]string, len(files))
+	for i, f := range files {
+		p.Files[i] = f.Name
+	}
+	if cp, ok := ip.(*galpm.Package); ok {
+		_ = cp.Backup().ForEach(func(b galpm.BackupFile) error {
+			p.Backup = append(p.Backup, pkg.Backup{Path: b.Name, Hash: b.Hash})
+			return nil
+		})
+	}
+	return p
+}
+
+func validation(v galpm.Validation) []string {
+	var out []string
+	for _, x := range []struct {
+		bit  galpm.Validation
+		name string
+	}{
+		{galpm.ValidationNone, "none"},
+		{galpm.ValidationMD5Sum, "md5"},
+		{galpm.ValidationSHA256Sum, "sha256"},
+		{galpm.ValidationSignature, "pgp"},
+	} {
+		if v&x.bit != 0 {
+			out = append(out, x.name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,44 @@
+// Command pactidy keeps an Arch Linux system clean: orphaned and foreign
+// packages, missing and unowned files, .pacnew files and the package cache.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses; documented in the root command's help and the README.
+const (
+	exitOK       = 0
+	exitFailure  = 1
+	exitUsage    = 2
+	exitFindings = 3
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	app := newApp()
+	err := newRootCmd(app).ExecuteContext(ctx)
+	os.Exit(exitCode(app, err))
+}
+
+func exitCode(app *App, err error) int {
+	var uerr *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errFindings):
+		return exitFindings
+	case errors.As(err, &uerr):
+		fmt.Fprintf(app.Stderr, "pactidy: %v\nRun 'pactidy --help' for usage.\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(app.Stderr, "pactidy: %v\n", err)
+		return exitFailure
+	}
+}

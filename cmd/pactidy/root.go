@@ -1,0 +1,155 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pactidy/pactidy/alpm"
+	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/pkg"
+)
+
+// App is the world a command runs in; tests replace its parts.
+type App struct {
+	Stdout, Stderr io.Writer
+	// IsTerminal tells whether stdout is a terminal.
+	IsTerminal func() bool
+	Now        func() time.Time
+	Getenv     func(string) string
+
+	Global GlobalOptions
+}
+
+// GlobalOptions have pacman's meaning.
+type GlobalOptions struct {
+	Config string
+	Root   string
+	DBPath string
+	Color  string
+}
+
+func newApp() *App {
+	return &App{
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		IsTerminal: func() bool { return isTerminal(os.Stdout) },
+		Now:        time.Now,
+		Getenv:     os.Getenv,
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errFindings makes the exit status 3 for --exit-code.
+var errFindings = errors.New("findings")
+
+const exitStatusHelp = `Exit status:
+  0  the command ran (with or without findings)
+  1  failure (unreadable configuration or database, I/O error)
+  2  usage error (unknown flag, bad value)
+  3  findings were reported and --exit-code was given
+`
+
+func newRootCmd(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pactidy",
+		Short: "Keep an Arch Linux system clean",
+		Long: `pactidy finds what an Arch Linux system accumulates: orphaned dependency
+packages (including dependency cycles), explicit packages nothing needs,
+foreign packages, missing files, .pacnew/.pacsave files, files no package
+owns, and old package versions in the pacman cache.
+
+` + exitStatusHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			switch app.Global.Color {
+			case "auto", "always", "never":
+			default:
+				return usagef("invalid --color %q: want auto, always or never", app.Global.Color)
+			}
+			return nil
+		},
+	}
+	root.SetOut(app.Stdout)
+	root.SetErr(app.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
+	f := root.PersistentFlags()
+	f.StringVar(&app.Global.Config, "config", conf.Default, "pacman configuration `file`")
+	f.StringVarP(&app.Global.Root, "root", "r", "", "installation root `dir` (as pacman --root)")
+	f.StringVarP(&app.Global.DBPath, "dbpath", "b", "", "database `dir` (as pacman --dbpath)")
+	f.StringVar(&app.Global.Color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
+	root.AddCommand(newVersionCmd(app), newReportCmd(app))
+	root.SetHelpCommand(&cobra.Command{Hidden: true})
+	// Unknown subcommands and stray arguments are usage errors.
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usagef("unknown command %q", strings.Join(args, " "))
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	return root
+}
+
+// useColor decides colour from --color, NO_COLOR and the terminal.
+func (app *App) useColor() bool {
+	switch app.Global.Color {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if app.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return app.IsTerminal()
+}
+
+// config reads pacman.conf with the global overrides.
+func (app *App) config() (*conf.Config, error) {
+	cfg, err := conf.Load(app.Global.Config, conf.Overrides{Root: app.Global.Root, DBPath: app.Global.DBPath})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(app.Stderr, "pactidy: warning: %s\n", w)
+	}
+	return cfg, nil
+}
+
+// loadDB reads the local database of the configured root.
+func (app *App) loadDB() (*conf.Config, *pkg.DB, error) {
+	cfg, err := app.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := alpm.Open(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer h.Close()
+	db, err := h.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, db, nil
+}

@@ -1,0 +1,123 @@
+// Package report is the machine-readable shape of pactidy's findings and
+// the printers (text, JSON, Prometheus) that present it. The JSON field
+// names are a contract: fields may be added, none may change.
+package report
+
+import "time"
+
+// SchemaVersion is the version of the JSON contract.
+const SchemaVersion = 1
+
+// Section names, as accepted by --only.
+const (
+	SectionOrphans  = "orphans"
+	SectionUnneeded = "unneeded"
+	SectionForeign  = "foreign"
+	SectionMissing  = "missing"
+	SectionPacfiles = "pacfiles"
+	SectionUnowned  = "unowned"
+	SectionCache    = "cache"
+)
+
+// AllSections in report order.
+var AllSections = []string{SectionOrphans, SectionUnneeded, SectionForeign, SectionMissing, SectionPacfiles, SectionUnowned, SectionCache}
+
+// Report is everything one run found.
+type Report struct {
+	SchemaVersion int       `json:"schema_version"`
+	Root          string    `json:"root"`
+	GeneratedAt   time.Time `json:"generated_at"`
+	// Sections lists the sections that were computed; the others are absent
+	// from JSON and not printed.
+	Sections []string `json:"sections"`
+
+	Orphans      []Orphan      `json:"orphans"`
+	Unneeded     []Unneeded    `json:"unneeded"`
+	Foreign      []Foreign     `json:"foreign"`
+	MissingFiles []MissingFile `json:"missing_files"`
+	Pacfiles     []Pacfile     `json:"pacfiles"`
+	Unowned      []Unowned     `json:"unowned"`
+	Cache        *Cache        `json:"cache"`
+	Errors       []Error       `json:"errors"`
+	// ForeignUnknown is set when no sync database could be read, so foreign
+	// packages cannot be told apart.
+	ForeignUnknown bool `json:"foreign_unknown"`
+}
+
+// Has reports whether section was computed.
+func (r *Report) Has(section string) bool {
+	for _, s := range r.Sections {
+		if s == section {
+			return true
+		}
+	}
+	return false
+}
+
+// Orphan is a dependency package nothing the user wants still needs.
+type Orphan struct {
+	Name          string   `json:"name"`
+	Version       string   `json:"version"`
+	InstalledSize int64    `json:"installed_size"`
+	Cycle         bool     `json:"cycle"`
+	OptionalFor   []string `json:"optional_for"`
+	Removes       []string `json:"removes"`
+	FreedBytes    int64    `json:"freed_bytes"`
+}
+
+// Unneeded is an explicit package nothing requires.
+type Unneeded struct {
+	Name          string `json:"name"`
+	Version       string `json:"version"`
+	InstalledSize int64  `json:"installed_size"`
+}
+
+// Foreign is an installed package in no sync database.
+type Foreign struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// MissingFile is an owned path absent on disk.
+type MissingFile struct {
+	Package string `json:"package"`
+	Path    string `json:"path"`
+}
+
+// Pacfile is a .pacnew, .pacsave or .pacorig file.
+type Pacfile struct {
+	Path    string `json:"path"`
+	Kind    string `json:"kind"`
+	Package string `json:"package"`
+}
+
+// Unowned is a path no package owns; a directory stands for its subtree.
+type Unowned struct {
+	Path    string `json:"path"`
+	Type    string `json:"type"` // file, dir, symlink, other
+	Size    int64  `json:"size"`
+	Entries int    `json:"entries"`
+}
+
+// Cache is the cache pruning plan.
+type Cache struct {
+	Dirs         []string         `json:"dirs"`
+	Candidates   []CacheCandidate `json:"candidates"`
+	ReclaimBytes int64            `json:"reclaim_bytes"`
+}
+
+// CacheCandidate is a cache file the plan would remove.
+type CacheCandidate struct {
+	Path    string `json:"path"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Arch    string `json:"arch"`
+	Size    int64  `json:"size"`
+	Reason  string `json:"reason"`
+}
+
+// Error is a problem with one path; the rest of the report is still valid.
+type Error struct {
+	Path  string `json:"path"`
+	Error string `json:"error"`
+}
