@@ -32,6 +32,8 @@ type GlobalOptions struct {
 	Root   string
 	DBPath string
 	Color  string
+	// Allowlist files given with --allowlist, read after the system ones.
+	Allowlist []string
 }
 
 func newApp() *App {
@@ -97,7 +99,8 @@ owns, and old package versions in the pacman cache.
 	f.StringVarP(&app.Global.Root, "root", "r", "", "installation root `dir` (as pacman --root)")
 	f.StringVarP(&app.Global.DBPath, "dbpath", "b", "", "database `dir` (as pacman --dbpath)")
 	f.StringVar(&app.Global.Color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
-	root.AddCommand(newVersionCmd(app), newReportCmd(app))
+	f.StringArrayVar(&app.Global.Allowlist, "allowlist", nil, "extra allowlist `file` (repeatable)")
+	root.AddCommand(newVersionCmd(app), newReportCmd(app), newCacheCmd(app), newAllowCmd(app))
 	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	// Unknown subcommands and stray arguments are usage errors.
 	root.Args = func(cmd *cobra.Command, args []string) error {
