@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -20,7 +21,11 @@ func TestSRCINFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	// makepkg refuses to run as root; copy the PKGBUILD where nobody can read it.
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "pactidy-pkgbuild-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +44,11 @@ func TestSRCINFO(t *testing.T) {
 		cmd = exec.Command("makepkg", "--printsrcinfo")
 		cmd.Dir = dir
 	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	got, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("makepkg --printsrcinfo: %v", err)
+		t.Fatalf("makepkg --printsrcinfo: %v: %s", err, stderr.String())
 	}
 	if string(got) != string(want) {
 		t.Errorf(".SRCINFO is out of date; regenerate with makepkg --printsrcinfo > .SRCINFO\n got:\n%s\nwant:\n%s", got, want)
