@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 
 	galpm "github.com/Jguer/go-alpm/v2"
 
@@ -33,9 +32,6 @@ type Handle struct {
 	root   string
 	dbPath string
 	repos  []conf.Repo
-
-	mu  sync.Mutex
-	log []string
 }
 
 // Open initializes libalpm for cfg's root and database and registers every
@@ -50,15 +46,10 @@ func Open(cfg *conf.Config) (*Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libalpm on root %s, database %s: %w", cfg.RootDir, cfg.DBPath, err)
 	}
+	// No log callback: go-alpm hands libalpm a pointer to a Go closure,
+	// which the cgo pointer rules forbid. Corrupt entries are found by
+	// checkEntries instead.
 	a := &Handle{h: h, root: cfg.RootDir, dbPath: cfg.DBPath, repos: cfg.Repos}
-	h.SetLogCallback(func(_ interface{}, lvl galpm.LogLevel, msg string) {
-		if lvl&(galpm.LogError|galpm.LogWarning) == 0 {
-			return
-		}
-		a.mu.Lock()
-		a.log = append(a.log, strings.TrimSpace(msg))
-		a.mu.Unlock()
-	}, nil)
 	if len(cfg.Architectures) > 0 {
 		_ = h.SetArchitectures(cfg.Architectures)
 	}
@@ -147,6 +138,10 @@ func (a *Handle) syncNames() (map[string]bool, []string, []pkg.EntryError) {
 // entries whose desc or files could not be read, and reports them by path.
 func (a *Handle) checkEntries(loaded map[string]bool, pkgs []*pkg.Package) []pkg.EntryError {
 	var errs []pkg.EntryError
+	byDir := make(map[string]*pkg.Package, len(pkgs))
+	for _, p := range pkgs {
+		byDir[p.Name+"-"+p.Version] = p
+	}
 	dir := filepath.Join(a.dbPath, "local")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -161,10 +156,11 @@ func (a *Handle) checkEntries(loaded map[string]bool, pkgs []*pkg.Package) []pkg
 			errs = append(errs, pkg.EntryError{Path: path, Err: errors.New("corrupt database entry: libalpm could not read it (check desc)")})
 			continue
 		}
-		for _, f := range []string{"desc", "files"} {
-			if _, err := os.Stat(filepath.Join(path, f)); err != nil {
-				errs = append(errs, pkg.EntryError{Path: filepath.Join(path, f), Err: unwrap(err)})
-			}
+		if err := checkDesc(filepath.Join(path, "desc"), byDir[e.Name()]); err != nil {
+			errs = append(errs, pkg.EntryError{Path: filepath.Join(path, "desc"), Err: err})
+		}
+		if _, err := os.Stat(filepath.Join(path, "files")); err != nil {
+			errs = append(errs, pkg.EntryError{Path: filepath.Join(path, "files"), Err: unwrap(err)})
 		}
 	}
 	for _, p := range pkgs {
@@ -172,14 +168,32 @@ func (a *Handle) checkEntries(loaded map[string]bool, pkgs []*pkg.Package) []pkg
 			errs = append(errs, pkg.EntryError{Path: filepath.Join(dir, p.Name+"-"+p.Version), Err: errors.New("entry has no name or version")})
 		}
 	}
-	a.mu.Lock()
-	for _, m := range a.log {
-		errs = append(errs, pkg.EntryError{Path: dir, Err: errors.New("libalpm: " + m)})
-	}
-	a.log = nil
-	a.mu.Unlock()
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
 	return dedupErrors(errs)
+}
+
+// checkDesc catches desc files libalpm accepts although they are truncated
+// or damaged: it then fills in name and version from the directory name and
+// leaves the rest empty, which would make a dependency look explicit.
+func checkDesc(path string, p *pkg.Package) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return unwrap(err)
+	}
+	fields := map[string]string{}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		if l := lines[i]; len(l) > 2 && l[0] == '%' && l[len(l)-1] == '%' {
+			fields[l] = lines[i+1]
+		}
+	}
+	if p == nil {
+		return nil
+	}
+	if fields["%NAME%"] != p.Name || fields["%VERSION%"] != p.Version {
+		return fmt.Errorf("corrupt database entry: %%NAME%%/%%VERSION%% do not say %s %s; reinstall the package with pacman -S --dbonly", p.Name, p.Version)
+	}
+	return nil
 }
 
 func dedupErrors(errs []pkg.EntryError) []pkg.EntryError {

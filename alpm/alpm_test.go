@@ -1,0 +1,216 @@
+package alpm
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/testroot"
+	"github.com/pactidy/pactidy/internal/vercmp"
+)
+
+func load(t *testing.T, r *testroot.Root) *pkg.DB {
+	t.Helper()
+	cfg, err := conf.Load(r.Config, conf.Overrides{Root: r.Dir, DBPath: r.DBPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	db, err := h.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func names(ps []*pkg.Package) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestLoadPacmanRoot(t *testing.T) {
+	r := testroot.New(t)
+	r.AddRepo(t, "core", testroot.Pkg{Name: "app", Version: "1.0-1"}, testroot.Pkg{Name: "libfoo", Version: "1:2.3-4"})
+	r.InstallAsDeps(t,
+		testroot.Pkg{
+			Name: "libfoo", Version: "1:2.3-4", Arch: "any",
+			Provides: []string{"libfoo.so=2-64", "foo-api"},
+			Groups:   []string{"base-devel", "libs"},
+			Files: map[string]string{
+				"usr/lib/libfoo.so.2": "ELF",
+				"etc/foo.conf":        "key=value\n",
+			},
+			Backup: []string{"etc/foo.conf"},
+		},
+		testroot.Pkg{Name: "helper", Version: "0.1-1"},
+	)
+	r.Install(t,
+		testroot.Pkg{
+			Name: "app", Version: "1.0-1", Desc: "the app",
+			Depends:    []string{"libfoo.so>=2-64", "helper"},
+			OptDepends: []string{"extra-tool: for extras"},
+			Files:      map[string]string{"usr/bin/app": "#!/bin/sh\n"},
+			Symlinks:   map[string]string{"usr/bin/app-link": "app"},
+		},
+		testroot.Pkg{Name: "local-only", Version: "3-1", Files: map[string]string{"opt/local/file": "x"}},
+	)
+	db := load(t, r)
+
+	if got, want := names(db.Packages), []string{"app", "helper", "libfoo", "local-only"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("packages = %v, want %v", got, want)
+	}
+	if len(db.Errors) != 0 {
+		t.Errorf("errors = %v", db.Errors)
+	}
+	app, lib := db.Get("app"), db.Get("libfoo")
+	if app.Reason != pkg.Explicit || lib.Reason != pkg.Dependency {
+		t.Errorf("reasons: app %v, libfoo %v", app.Reason, lib.Reason)
+	}
+	if app.Desc != "the app" || app.Version != "1.0-1" || lib.Version != "1:2.3-4" {
+		t.Errorf("app %q %q, libfoo %q", app.Desc, app.Version, lib.Version)
+	}
+	wantDeps := []pkg.Dep{{Name: "libfoo.so", Mod: pkg.GE, Version: "2-64"}, {Name: "helper"}}
+	if len(app.Depends) != 2 || app.Depends[0] != wantDeps[0] || app.Depends[1] != wantDeps[1] {
+		t.Errorf("app depends = %+v", app.Depends)
+	}
+	if len(app.OptDepends) != 1 || app.OptDepends[0] != (pkg.Dep{Name: "extra-tool", Desc: "for extras"}) {
+		t.Errorf("app optdepends = %+v", app.OptDepends)
+	}
+	if len(lib.Provides) != 2 || lib.Provides[0] != (pkg.Dep{Name: "libfoo.so", Mod: pkg.EQ, Version: "2-64"}) || lib.Provides[1].Name != "foo-api" {
+		t.Errorf("libfoo provides = %+v", lib.Provides)
+	}
+	if strings.Join(lib.Groups, ",") != "base-devel,libs" {
+		t.Errorf("libfoo groups = %v", lib.Groups)
+	}
+	if s := db.Satisfiers(app.Depends[0]); len(s) != 1 || s[0] != lib {
+		t.Errorf("libfoo.so>=2-64 satisfied by %v", names(s))
+	}
+	wantFiles := []string{"etc/", "etc/foo.conf", "usr/", "usr/lib/", "usr/lib/libfoo.so.2"}
+	if strings.Join(lib.Files, " ") != strings.Join(wantFiles, " ") {
+		t.Errorf("libfoo files = %v, want %v", lib.Files, wantFiles)
+	}
+	if !contains(app.Files, "usr/bin/app-link") {
+		t.Errorf("app files = %v, want the symlink", app.Files)
+	}
+	if len(lib.Backup) != 1 || lib.Backup[0].Path != "etc/foo.conf" || len(lib.Backup[0].Hash) != 32 {
+		t.Errorf("libfoo backup = %+v", lib.Backup)
+	}
+	if lib.InstalledSize <= 0 || lib.InstallDate.IsZero() {
+		t.Errorf("libfoo size %d, install date %v", lib.InstalledSize, lib.InstallDate)
+	}
+	if strings.Join(db.SyncDBs, ",") != "core" {
+		t.Errorf("sync dbs = %v", db.SyncDBs)
+	}
+	// Foreign detection agrees with pacman -Qm.
+	var foreign []string
+	for _, p := range db.Packages {
+		if !p.InSync {
+			foreign = append(foreign, p.Name)
+		}
+	}
+	out, _, _ := r.PacmanErr(t, "-Qmq")
+	if got, want := strings.Join(foreign, " "), strings.Join(strings.Fields(out), " "); got != want {
+		t.Errorf("foreign = %q, pacman -Qmq = %q", got, want)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMissingSyncDB(t *testing.T) {
+	r := testroot.New(t, testroot.WithExtraConfig(""))
+	r.Install(t, testroot.Pkg{Name: "a", Version: "1-1"})
+	f, err := os.OpenFile(r.Config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n[never-synced]\nServer = file:///nonexistent\n")
+	f.Close()
+	db := load(t, r)
+	if len(db.SyncDBs) != 0 {
+		t.Errorf("sync dbs = %v, want none readable", db.SyncDBs)
+	}
+	if len(db.Errors) != 1 || !strings.Contains(db.Errors[0].Path, filepath.Join("sync", "never-synced.db")) {
+		t.Errorf("errors = %v, want one naming the sync db file", db.Errors)
+	}
+}
+
+func TestCorruptEntries(t *testing.T) {
+	r := testroot.New(t)
+	r.Install(t, testroot.Pkg{Name: "good", Version: "1-1"}, testroot.Pkg{Name: "bad", Version: "2-1"}, testroot.Pkg{Name: "nofiles", Version: "1-1"})
+	local := filepath.Join(r.DBPath, "local")
+	if err := os.WriteFile(filepath.Join(local, "bad-2-1", "desc"), []byte("%NAME%\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(local, "nofiles-1-1", "files")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(local, "notapackage"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db := load(t, r)
+	if db.Get("good") == nil {
+		t.Fatalf("good not loaded; packages %v", names(db.Packages))
+	}
+	var paths []string
+	for _, e := range db.Errors {
+		paths = append(paths, e.Error())
+	}
+	all := strings.Join(paths, "\n")
+	for _, want := range []string{
+		filepath.Join(local, "bad-2-1"),
+		filepath.Join(local, "nofiles-1-1", "files"),
+		filepath.Join(local, "notapackage"),
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("errors do not name %s:\n%s", want, all)
+		}
+	}
+}
+
+func TestVerCmpMatchesPureGo(t *testing.T) {
+	versions := []string{
+		"1.0", "1.0-1", "1.0-2", "1.0-1.1", "1:0.1-1", "2:0-1", "1.0rc1-1", "1.0a", "1.0alpha",
+		"1.0.1", "1.0.a", "1.0_a", "1.01", "1.10", "1.9", "r100.abc123-1", "0:1.0", "20240101-1",
+	}
+	for _, a := range versions {
+		for _, b := range versions {
+			if got, want := vercmp.Compare(a, b), VerCmp(a, b); got != want {
+				t.Errorf("vercmp.Compare(%q, %q) = %d, libalpm says %d", a, b, got, want)
+			}
+		}
+	}
+	// Ordering facts the cache and orphan code rely on.
+	order := []string{"1.0rc1-1", "1.0-1", "1.0-1.1", "1.0-2", "1.0.1-1", "1:0.1-1"}
+	for i := 0; i+1 < len(order); i++ {
+		if VerCmp(order[i], order[i+1]) >= 0 {
+			t.Errorf("libalpm: %s should be older than %s", order[i], order[i+1])
+		}
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &conf.Config{RootDir: dir, DBPath: filepath.Join(dir, "nodb")}
+	if _, err := Open(cfg); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "nodb", "local")) {
+		t.Errorf("Open on a missing database: %v", err)
+	}
+}
