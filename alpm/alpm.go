@@ -84,7 +84,18 @@ func unwrap(err error) error {
 // Load reads every installed package with its files and backup entries,
 // and which of them are in a sync database. Corrupt entries of the local
 // database are listed in DB.Errors with their paths.
-func (a *Handle) Load() (*pkg.DB, error) {
+func (a *Handle) Load() (*pkg.DB, error) { return a.LoadWith(LoadOptions{Files: true}) }
+
+// LoadOptions choose what LoadWith reads besides the package metadata.
+type LoadOptions struct {
+	// Files reads each package's file list and backup entries (the local
+	// database's "files" entries). Dependency analyses do not need them,
+	// and skipping them saves reading one more file per package.
+	Files bool
+}
+
+// LoadWith is Load reading only what o asks for.
+func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 	local, err := a.h.LocalDB()
 	if err != nil {
 		return nil, fmt.Errorf("local database %s: %w", a.dbPath, err)
@@ -93,7 +104,7 @@ func (a *Handle) Load() (*pkg.DB, error) {
 	var pkgs []*pkg.Package
 	loaded := map[string]bool{}
 	err = local.PkgCache().ForEach(func(ip galpm.IPackage) error {
-		p := convert(ip)
+		p := convert(ip, o.Files)
 		p.InSync = syncNames[p.Name]
 		loaded[p.Name+"-"+p.Version] = true
 		pkgs = append(pkgs, p)
@@ -223,7 +234,7 @@ func deps(l galpm.IDependList) []pkg.Dep {
 	return out
 }
 
-func convert(ip galpm.IPackage) *pkg.Package {
+func convert(ip galpm.IPackage, withFiles bool) *pkg.Package {
 	p := &pkg.Package{
 		Name:          ip.Name(),
 		Version:       ip.Version(),
@@ -242,6 +253,9 @@ func convert(ip galpm.IPackage) *pkg.Package {
 		InstallDate:   ip.InstallDate(),
 		InstalledSize: ip.ISize(),
 		Validation:    validation(ip.Validation()),
+	}
+	if !withFiles {
+		return p
 	}
 	files := ip.Files()
 	p.Files = make([]string, len(files))
