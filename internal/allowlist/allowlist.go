@@ -1,18 +1,337 @@
 // Package allowlist reads and edits the files that keep packages and paths
 // out of pactidy's findings forever.
+//
+// The format is line oriented. Blank lines and lines whose first non-blank
+// character is '#' are comments; every other line is one entry:
+//
+//	path GLOB                    keep matching paths (and what is below them)
+//	package NAME                 never propose NAME for removal
+//	path-if-installed PKG GLOB   keep matching paths while PKG is installed
+//
+// GLOB is a system path; the leading '/' is optional. '*' and '?' match
+// within one path component, '**' across components, [...] a character
+// class, '\' quotes the next character. A match covers the subtree below
+// it; a trailing '/' makes the pattern match directories only.
+//
+// A line that cannot be read is an error (FILE:LINE: ...), never skipped:
+// a keep-entry that is silently dropped is how data gets deleted.
 package allowlist
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Kind is the kind of an entry.
+type Kind int
+
+// Entry kinds, spelled in the file as the keyword of the line.
+const (
+	KindPath Kind = iota
+	KindPackage
+	KindPathIfInstalled
+)
+
+var kindWords = [...]string{"path", "package", "path-if-installed"}
+
+func (k Kind) String() string { return kindWords[k] }
+
+// Entry is one line of an allowlist file.
+type Entry struct {
+	Kind Kind
+	// Package is the NAME of "package" and the PKG of "path-if-installed".
+	Package string
+	// Glob is the pattern of path entries, normalized to one leading '/'.
+	Glob string
+	// File and Line say where the entry was read ("" and 0 for entries
+	// made in code).
+	File string
+	Line int
+	// fnmatch marks patterns imported from pacreport.conf, where '*'
+	// crosses '/'.
+	fnmatch bool
+}
+
+// String formats e as a line of an allowlist file.
+func (e Entry) String() string {
+	switch e.Kind {
+	case KindPackage:
+		return "package " + e.Package
+	case KindPathIfInstalled:
+		return "path-if-installed " + e.Package + " " + e.Glob
+	}
+	return "path " + e.Glob
+}
+
+// Source is "FILE:LINE", or "" for an entry made in code.
+func (e Entry) Source() string {
+	if e.File == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d", e.File, e.Line)
+}
+
+// same reports whether two entries keep the same thing.
+func (e Entry) same(o Entry) bool {
+	return e.Kind == o.Kind && e.Package == o.Package && e.Glob == o.Glob && e.fnmatch == o.fnmatch
+}
+
+// ParseEntry reads one entry written as in a file ("path /opt/foo").
+func ParseEntry(s string) (Entry, error) {
+	if strings.ContainsAny(s, "\n\r") {
+		return Entry{}, fmt.Errorf("an entry cannot contain a line break")
+	}
+	e, ok, err := parseLine(s)
+	if err != nil {
+		return Entry{}, err
+	}
+	if !ok {
+		return Entry{}, fmt.Errorf("empty entry")
+	}
+	return e, nil
+}
+
+// parseLine reads one line; ok is false for blank and comment lines.
+func parseLine(line string) (e Entry, ok bool, err error) {
+	s := strings.TrimSpace(line)
+	if s == "" || s[0] == '#' {
+		return Entry{}, false, nil
+	}
+	word, rest := cut(s)
+	switch word {
+	case "path":
+		if rest == "" {
+			return Entry{}, false, fmt.Errorf("path: missing GLOB")
+		}
+		e = Entry{Kind: KindPath, Glob: normalizeGlob(rest)}
+	case "package":
+		if rest == "" {
+			return Entry{}, false, fmt.Errorf("package: missing NAME")
+		}
+		if err := checkPackageName(rest); err != nil {
+			return Entry{}, false, fmt.Errorf("package: %w", err)
+		}
+		e = Entry{Kind: KindPackage, Package: rest}
+	case "path-if-installed":
+		pkg, glob := cut(rest)
+		if pkg == "" || glob == "" {
+			return Entry{}, false, fmt.Errorf("path-if-installed: want PKG GLOB")
+		}
+		if err := checkPackageName(pkg); err != nil {
+			return Entry{}, false, fmt.Errorf("path-if-installed: %w", err)
+		}
+		e = Entry{Kind: KindPathIfInstalled, Package: pkg, Glob: normalizeGlob(glob)}
+	default:
+		return Entry{}, false, fmt.Errorf("unknown entry %q: want 'path GLOB', 'package NAME' or 'path-if-installed PKG GLOB'", word)
+	}
+	if e.Glob != "" {
+		if _, err := compileGlob(e.Glob, componentSyntax); err != nil {
+			return Entry{}, false, fmt.Errorf("bad pattern %q: %w", e.Glob, err)
+		}
+	}
+	return e, true, nil
+}
+
+func cut(s string) (word, rest string) {
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i+1:])
+}
+
+func checkPackageName(n string) error {
+	if strings.ContainsAny(n, " \t/") || strings.HasPrefix(n, "-") || strings.HasPrefix(n, ".") {
+		return fmt.Errorf("%q is not a package name", n)
+	}
+	return nil
+}
+
+// ParseError points at the file and line that could not be read.
+type ParseError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Parse reads an allowlist file's contents; name is used in errors and in
+// the entries' File.
+func Parse(name string, r io.Reader) ([]Entry, error) {
+	var out []Entry
+	err := eachLine(name, r, func(n int, line string) error {
+		e, ok, err := parseLine(line)
+		if err != nil || !ok {
+			return err
+		}
+		e.File, e.Line = name, n
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// eachLine calls fn for every line; an error of fn becomes a ParseError.
+func eachLine(name string, r io.Reader, fn func(n int, line string) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	n := 0
+	for sc.Scan() {
+		n++
+		if err := fn(n, sc.Text()); err != nil {
+			return &ParseError{File: name, Line: n, Err: err}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	return nil
+}
+
+// ParsePacreport imports pacreport's configuration (/etc/pacreport.conf):
+// "IgnoreUnowned = GLOB" in [Options] and "PKG = GLOB" in
+// [PkgIgnoreUnowned]. Patterns match with or without a leading '/' (for
+// pacreport a leading '/' never matches), and '*' crosses '/' as in
+// pacreport. Other options are pacreport's own business and are skipped.
+func ParsePacreport(name string, r io.Reader) ([]Entry, error) {
+	var out []Entry
+	section := ""
+	err := eachLine(name, r, func(n int, line string) error {
+		s := strings.TrimSpace(line)
+		if s == "" || s[0] == '#' {
+			return nil
+		}
+		if strings.HasPrefix(s, "[") {
+			if !strings.HasSuffix(s, "]") {
+				return fmt.Errorf("bad section header %q", s)
+			}
+			section = strings.TrimSpace(s[1 : len(s)-1])
+			return nil
+		}
+		key, val, found := strings.Cut(s, "=")
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		var e Entry
+		switch {
+		case section == "Options" && key == "IgnoreUnowned":
+			e = Entry{Kind: KindPath}
+		case section == "PkgIgnoreUnowned":
+			if err := checkPackageName(key); err != nil || key == "" {
+				return fmt.Errorf("[PkgIgnoreUnowned]: %q is not a package name", key)
+			}
+			e = Entry{Kind: KindPathIfInstalled, Package: key}
+		default:
+			return nil
+		}
+		if !found || val == "" {
+			return fmt.Errorf("%s: missing '= GLOB'", key)
+		}
+		e.Glob, e.fnmatch = normalizeGlob(val), true
+		if _, err := compileGlob(e.Glob, fnmatchSyntax); err != nil {
+			return fmt.Errorf("bad pattern %q: %w", val, err)
+		}
+		e.File, e.Line = name, n
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// ParseLostfiles imports lostfiles' exclusions: lines "-/GLOB" ('*' within
+// a component, '**' across). "+/path" lines name lostfiles' search roots;
+// pactidy scans the whole root and skips them.
+func ParseLostfiles(name string, r io.Reader) ([]Entry, error) {
+	var out []Entry
+	err := eachLine(name, r, func(n int, line string) error {
+		s := strings.TrimSpace(line)
+		if s == "" || s[0] == '#' || s[0] == '+' {
+			return nil
+		}
+		if s[0] != '-' || len(s) < 2 {
+			return fmt.Errorf("want '-/glob' or '+/path', got %q", s)
+		}
+		e := Entry{Kind: KindPath, Glob: normalizeGlob(s[1:]), File: name, Line: n}
+		if _, err := compileGlob(e.Glob, componentSyntax); err != nil {
+			return fmt.Errorf("bad pattern %q: %w", s[1:], err)
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
 
 // List is the merged allowlist of every file that was read.
 type List struct {
+	entries  []Entry
 	packages map[string]bool
+	globs    []compiled
 }
 
-// KeepsPackage reports whether a "package NAME" entry keeps name.
+type compiled struct {
+	g   *glob
+	pkg string // "" for unconditional entries
+	e   Entry
+}
+
+// New compiles entries into a List.
+func New(entries []Entry) (*List, error) {
+	l := &List{packages: make(map[string]bool)}
+	for _, e := range entries {
+		if err := l.add(e); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (l *List) add(e Entry) error {
+	l.entries = append(l.entries, e)
+	if e.Kind == KindPackage {
+		l.packages[e.Package] = true
+		return nil
+	}
+	syntax := componentSyntax
+	if e.fnmatch {
+		syntax = fnmatchSyntax
+	}
+	g, err := compileGlob(e.Glob, syntax)
+	if err != nil {
+		if e.File != "" {
+			return &ParseError{File: e.File, Line: e.Line, Err: err}
+		}
+		return fmt.Errorf("bad pattern %q: %w", e.Glob, err)
+	}
+	c := compiled{g: g, e: e}
+	if e.Kind == KindPathIfInstalled {
+		c.pkg = e.Package
+	}
+	l.globs = append(l.globs, c)
+	return nil
+}
+
+// Entries returns every entry in the order read.
+func (l *List) Entries() []Entry {
+	if l == nil {
+		return nil
+	}
+	return append([]Entry(nil), l.entries...)
+}
+
+// KeepsPackage reports whether a "package" entry keeps name.
 func (l *List) KeepsPackage(name string) bool {
 	return l != nil && l.packages[name]
 }
 
-// Packages lists the names kept by "package" entries.
+// Packages lists the names kept by "package" entries, sorted.
 func (l *List) Packages() []string {
 	if l == nil {
 		return nil
@@ -21,5 +340,108 @@ func (l *List) Packages() []string {
 	for n := range l.packages {
 		out = append(out, n)
 	}
+	sort.Strings(out)
 	return out
+}
+
+// KeepsPath reports whether a path entry keeps systemPath (absolute, as
+// the system sees it; a directory ends with '/'). installed tells whether
+// a package is installed, for path-if-installed entries; nil means none is.
+func (l *List) KeepsPath(systemPath string, installed func(string) bool) bool {
+	_, ok := l.Match(systemPath, installed)
+	return ok
+}
+
+// Match is KeepsPath that also returns the entry that keeps the path.
+func (l *List) Match(systemPath string, installed func(string) bool) (Entry, bool) {
+	if l == nil {
+		return Entry{}, false
+	}
+	rel := strings.TrimLeft(systemPath, "/")
+	if rel == "" {
+		return Entry{}, false
+	}
+	for _, c := range l.globs {
+		if c.pkg != "" && (installed == nil || !installed(c.pkg)) {
+			continue
+		}
+		if c.g.match(rel) {
+			return c.e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// HasPathEntries reports whether any path entry exists (a scan can skip
+// the checks otherwise).
+func (l *List) HasPathEntries() bool { return l != nil && len(l.globs) > 0 }
+
+// Sources says where the allowlist files are.
+type Sources struct {
+	// SysConfDir is the running system's configuration directory, "/etc"
+	// unless a test points it elsewhere. Like pacman, pactidy reads its own
+	// configuration from the running system even with --root; the paths in
+	// it are paths as seen inside the root.
+	SysConfDir string
+	// Extra files (--allowlist), read after the system ones; they must exist.
+	Extra []string
+}
+
+// Files returns the files Load reads, in order, with the reader of each.
+// Missing system files are skipped; the main file and allowlist.d come
+// first, then the imported pacreport and lostfiles configurations, then
+// Extra.
+func (s Sources) files() ([]source, error) {
+	etc := s.SysConfDir
+	if etc == "" {
+		etc = "/etc"
+	}
+	out := []source{{path: filepath.Join(etc, "pactidy", "allowlist"), parse: Parse, optional: true}}
+	drop, err := filepath.Glob(filepath.Join(etc, "pactidy", "allowlist.d", "*.conf"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(drop)
+	for _, d := range drop {
+		out = append(out, source{path: d, parse: Parse, optional: true})
+	}
+	out = append(out,
+		source{path: filepath.Join(etc, "pacreport.conf"), parse: ParsePacreport, optional: true},
+		source{path: filepath.Join(etc, "lostfiles.conf"), parse: ParseLostfiles, optional: true})
+	for _, x := range s.Extra {
+		out = append(out, source{path: x, parse: Parse})
+	}
+	return out, nil
+}
+
+type source struct {
+	path     string
+	parse    func(string, io.Reader) ([]Entry, error)
+	optional bool
+}
+
+// Load reads every allowlist file. A missing system file is fine; a
+// missing --allowlist file, an unreadable file or a bad line is an error.
+func Load(s Sources) (*List, error) {
+	files, err := s.files()
+	if err != nil {
+		return nil, err
+	}
+	var all []Entry
+	for _, f := range files {
+		fh, err := os.Open(f.path)
+		if err != nil {
+			if f.optional && os.IsNotExist(err) {
+				continue
+			}
+			return nil, fmt.Errorf("read allowlist: %w", err)
+		}
+		es, err := f.parse(f.path, fh)
+		fh.Close()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, es...)
+	}
+	return New(all)
 }

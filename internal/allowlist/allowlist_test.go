@@ -1,0 +1,368 @@
+package allowlist
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestGlobMatch(t *testing.T) {
+	tests := []struct {
+		glob string
+		path string
+		want bool
+	}{
+		{"/opt/foo", "/opt/foo", true},
+		{"opt/foo", "/opt/foo", true}, // leading slash optional
+		{"/opt/foo", "/opt/foo/", true},
+		{"/opt/foo", "/opt/foo/bar/baz", true}, // a match covers the subtree
+		{"/opt/foo", "/opt/foobar", false},
+		{"/opt/foo", "/opt", false},
+		{"/opt/*", "/opt/x", true},
+		{"/opt/*", "/opt/x/y", true}, // /opt/x matched, y is below it
+		{"/opt/*/cache", "/opt/x/cache", true},
+		{"/opt/*/cache", "/opt/x/y/cache", false}, // '*' stays in one component
+		{"/opt/**/cache", "/opt/x/y/cache", true},
+		{"/opt/**/cache", "/opt/cache", true}, // '**/' matches zero components
+		{"/opt/**", "/opt/a/b/c", true},
+		{"/opt/**", "/opt", false},
+		{"/**/*.pyc", "/usr/lib/x/a.pyc", true},
+		{"/**/*.pyc", "/a.pyc", true},
+		{"/etc/*.conf", "/etc/a.conf", true},
+		{"/etc/*.conf", "/etc/a.conf.bak", false},
+		{"/etc/?.conf", "/etc/a.conf", true},
+		{"/etc/?.conf", "/etc/ab.conf", false},
+		{"/etc/[ab].conf", "/etc/b.conf", true},
+		{"/etc/[!ab].conf", "/etc/b.conf", false},
+		{"/etc/[!ab].conf", "/etc/c.conf", true},
+		{"/etc/[a-c]x", "/etc/bx", true},
+		{"/etc/\\*", "/etc/*", true},
+		{"/etc/\\*", "/etc/a", false},
+		{"/srv/a.b", "/srv/aXb", false}, // '.' is literal
+		{"/srv/data/", "/srv/data/", true},
+		{"/srv/data/", "/srv/data", false}, // trailing '/': directories only
+		{"/srv/data/", "/srv/data/file", true},
+		{"/srv/data/", "/srv/data/sub/", true},
+		{"/srv/da ta", "/srv/da ta", true},
+		{"/srv/\xff*", "/srv/\xffx", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.glob+" "+tt.path, func(t *testing.T) {
+			l, err := New([]Entry{{Kind: KindPath, Glob: normalizeGlob(tt.glob)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := l.KeepsPath(tt.path, nil); got != tt.want {
+				t.Errorf("KeepsPath(%q) with %q = %v, want %v", tt.path, tt.glob, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParse(t *testing.T) {
+	in := `# keep these
+path /opt/foo
+  path   srv/**/keep   
+package linux-lts
+
+path-if-installed docker /var/lib/docker/
+	# indented comment
+`
+	es, err := Parse("a.conf", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"a.conf:2 path /opt/foo",
+		"a.conf:3 path /srv/**/keep",
+		"a.conf:4 package linux-lts",
+		"a.conf:6 path-if-installed docker /var/lib/docker/",
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Source()+" "+e.String())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"path /a\nfile /b\n", `f:2: unknown entry "file"`},
+		{"path\n", "f:1: path: missing GLOB"},
+		{"package\n", "f:1: package: missing NAME"},
+		{"package a/b\n", `f:1: package: "a/b" is not a package name`},
+		{"path-if-installed foo\n", "f:1: path-if-installed: want PKG GLOB"},
+		{"\n\npath /etc/[ab\n", "f:3: bad pattern \"/etc/[ab\": unterminated '['"},
+		{"path /usr/../etc\n", "f:1: bad pattern"},
+		{"path /\n", "f:1: bad pattern \"/\": the pattern matches the whole root"},
+		{"path /a\\\n", "f:1: bad pattern"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := Parse("f", strings.NewReader(tt.in))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("error %v, want prefix %q", err, tt.want)
+			}
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("%T is not a *ParseError", err)
+			}
+		})
+	}
+}
+
+func TestPathIfInstalled(t *testing.T) {
+	l, err := New([]Entry{{Kind: KindPathIfInstalled, Package: "docker", Glob: "/var/lib/docker"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	installed := map[string]bool{}
+	has := func(n string) bool { return installed[n] }
+	if l.KeepsPath("/var/lib/docker/x", has) {
+		t.Error("kept while docker is not installed")
+	}
+	installed["docker"] = true
+	if !l.KeepsPath("/var/lib/docker/x", has) {
+		t.Error("not kept while docker is installed")
+	}
+	if l.KeepsPath("/var/lib/docker/x", nil) {
+		t.Error("kept with a nil installed func")
+	}
+}
+
+func TestPackages(t *testing.T) {
+	es, err := Parse("f", strings.NewReader("package b\npackage a\npath /x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := New(es)
+	if !l.KeepsPackage("a") || l.KeepsPackage("x") {
+		t.Error("KeepsPackage wrong")
+	}
+	if got := fmt.Sprint(l.Packages()); got != "[a b]" {
+		t.Errorf("Packages() = %s", got)
+	}
+	var nilList *List
+	if nilList.KeepsPackage("a") || nilList.Packages() != nil || nilList.KeepsPath("/a", nil) {
+		t.Error("nil list keeps something")
+	}
+}
+
+func TestPacreport(t *testing.T) {
+	in := `[Options]
+IgnoreUnowned = usr/local/*
+IgnoreUnowned = /srv/www
+SomethingElse = 1
+
+[PkgIgnoreUnowned]
+docker = var/lib/docker
+`
+	es, err := ParsePacreport("/etc/pacreport.conf", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := New(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := func(n string) bool { return n == "docker" }
+	for p, want := range map[string]bool{
+		"/usr/local/bin/x":    true, // pacreport's '*' crosses '/'
+		"/usr/localx":         false,
+		"/srv/www/index.html": true, // with or without the leading slash
+		"/var/lib/docker/a":   true,
+		"/var/lib/other":      false,
+	} {
+		if got := l.KeepsPath(p, inst); got != want {
+			t.Errorf("KeepsPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+	if es[2].Kind != KindPathIfInstalled || es[2].Package != "docker" || es[2].Line != 7 {
+		t.Errorf("entry %+v", es[2])
+	}
+	if _, err := ParsePacreport("p", strings.NewReader("[PkgIgnoreUnowned]\ndocker\n")); err == nil || !strings.HasPrefix(err.Error(), "p:2: ") {
+		t.Errorf("error %v, want p:2: ...", err)
+	}
+}
+
+func TestLostfiles(t *testing.T) {
+	in := "# lostfiles\n+/usr\n-/usr/lib/modules\n-/opt/**/cache\n"
+	es, err := ParseLostfiles("l", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[0].Glob != "/usr/lib/modules" || es[1].Line != 4 {
+		t.Fatalf("entries %+v", es)
+	}
+	if _, err := ParseLostfiles("l", strings.NewReader("/usr/x\n")); err == nil || !strings.HasPrefix(err.Error(), "l:1: ") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	etc := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(etc, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("pactidy/allowlist", "path /a\n")
+	write("pactidy/allowlist.d/20-b.conf", "path /b\n")
+	write("pactidy/allowlist.d/10-c.conf", "path /c\n")
+	write("pactidy/allowlist.d/ignored.txt", "bad line\n")
+	write("pacreport.conf", "[Options]\nIgnoreUnowned = d\n")
+	write("lostfiles.conf", "-/e\n")
+	extra := write("extra", "package f\n")
+	l, err := Load(Sources{SysConfDir: etc, Extra: []string{extra}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range l.Entries() {
+		got = append(got, strings.TrimPrefix(e.Source(), etc+"/")+" "+e.String())
+	}
+	want := "pactidy/allowlist:1 path /a|pactidy/allowlist.d/10-c.conf:1 path /c|pactidy/allowlist.d/20-b.conf:1 path /b|pacreport.conf:2 path /d|lostfiles.conf:1 path /e|extra:1 package f"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("got  %s\nwant %s", strings.Join(got, "|"), want)
+	}
+
+	// Nothing at all is fine; a missing --allowlist file is not.
+	if _, err := Load(Sources{SysConfDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Sources{SysConfDir: t.TempDir(), Extra: []string{filepath.Join(etc, "nope")}}); err == nil {
+		t.Fatal("missing --allowlist file accepted")
+	}
+	write("pactidy/allowlist.d/30-bad.conf", "path /x\npath /y[\n")
+	_, err = Load(Sources{SysConfDir: etc})
+	if err == nil || err.Error() != filepath.Join(etc, "pactidy/allowlist.d/30-bad.conf")+":2: bad pattern \"/y[\": unterminated '[' in the pattern" {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestAddRemove(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sub", "allowlist")
+	mustEntry := func(s string) Entry {
+		e, err := ParseEntry(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	if err := Add(file, mustEntry("path /opt/a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte("# my list\npath /opt/a\n\n# packages\npackage foo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(file, 0o600)
+	if err := Add(file, mustEntry("path opt/b")); err != nil {
+		t.Fatal(err)
+	}
+	err := Add(file, mustEntry("path opt/a"))
+	if !errors.Is(err, ErrDuplicate) || !strings.Contains(err.Error(), file+":2") {
+		t.Fatalf("duplicate add: %v", err)
+	}
+	if err := Remove(file, mustEntry("package foo")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(file, mustEntry("package foo")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second remove: %v", err)
+	}
+	data, _ := os.ReadFile(file)
+	if want := "# my list\npath /opt/a\n\n# packages\npath /opt/b\n"; string(data) != want {
+		t.Fatalf("file is\n%q\nwant\n%q", data, want)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want the original 0600", fi.Mode().Perm())
+	}
+	// A file with a bad line is not rewritten.
+	os.WriteFile(file, []byte("bogus\n"), 0o644)
+	if err := Add(file, mustEntry("path /x")); err == nil || !strings.Contains(err.Error(), file+":1:") {
+		t.Fatalf("edit of a bad file: %v", err)
+	}
+	if _, err := ParseEntry("path /a\npath /b"); err == nil {
+		t.Error("entry with a newline accepted")
+	}
+}
+
+// TestConcurrentAdd adds from many goroutines and from other processes at
+// once; the lock must keep every entry.
+func TestConcurrentAdd(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "allowlist")
+	if os.Getenv("ALLOWLIST_HELPER_FILE") != "" {
+		t.Skip("helper")
+	}
+	const goroutines, procs, each = 8, 3, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines*each+procs)
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				errs <- Add(file, Entry{Kind: KindPath, Glob: fmt.Sprintf("/g%d/%d", g, i)})
+			}
+		}()
+	}
+	for p := 0; p < procs; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestAddHelper$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "ALLOWLIST_HELPER_FILE="+file, fmt.Sprintf("ALLOWLIST_HELPER_ID=%d", p))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Errorf("helper: %v\n%s", err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := Parse(file, strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := goroutines*each + procs*each; len(es) != want {
+		t.Fatalf("%d entries, want %d", len(es), want)
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(file), ".allowlist.tmp-*"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestAddHelper(t *testing.T) {
+	file := os.Getenv("ALLOWLIST_HELPER_FILE")
+	if file == "" {
+		t.Skip("run by TestConcurrentAdd")
+	}
+	id := os.Getenv("ALLOWLIST_HELPER_ID")
+	for i := 0; i < 10; i++ {
+		if err := Add(file, Entry{Kind: KindPath, Glob: fmt.Sprintf("/p%s/%d", id, i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
