@@ -1,0 +1,485 @@
+// Package cache plans and carries out the pruning of pacman's package cache:
+// keep the N newest versions of every package (M of packages that are not
+// installed), always the installed version and the base a pending .pacnew
+// merge needs, and remove the rest together with stray signatures and old
+// partial downloads.
+//
+// Planning is plain Go on a Listing (see Scan), so the report, the TUI and
+// the cache command all show the same Plan; Apply carries a Plan out.
+package cache
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/vercmp"
+)
+
+// Kind is what a file in the cache is.
+type Kind int
+
+// Kinds of cache files.
+const (
+	// Package is a package file NAME-VER-ARCH.pkg.tar*.
+	Package Kind = iota
+	// Signature is the .sig of a package file next to it; it goes wherever
+	// its package goes.
+	Signature
+	// StraySignature is a .sig whose package file is not in its directory.
+	StraySignature
+	// Partial is an interrupted download: *.part or a download-* directory.
+	Partial
+	// Unparseable is a *.pkg.tar* name that is not a package file name; it
+	// is reported and never removed.
+	Unparseable
+	// Special is a symlink or another non-regular entry; never touched.
+	Special
+)
+
+var kindNames = [...]string{"package", "signature", "stray_signature", "partial", "unparseable", "special"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Options are the pruning policy. The zero value keeps nothing but the
+// installed versions; DefaultOptions is paccache's default.
+type Options struct {
+	// Keep is how many of the newest versions of an installed package stay.
+	Keep int
+	// KeepUninstalled is the same for packages that are not installed;
+	// negative means Keep.
+	KeepUninstalled int
+	// NoKeepInstalled drops the protection of the installed version (as
+	// paccache, which may remove it after a downgrade).
+	NoKeepInstalled bool
+	// Ignore lists package names (or path.Match globs) kept entirely.
+	Ignore []string
+	// Allow reports allowlisted package names, kept entirely. May be nil.
+	Allow func(name string) bool
+	// Arch limits candidates to one architecture ("" means all).
+	Arch string
+	// MinAge keeps files modified less than MinAge before Now.
+	MinAge time.Duration
+	// PartialAge is how old a partial download must be to be removed
+	// (0 means a day).
+	PartialAge time.Duration
+	// Now is the planning time (zero means time.Now()).
+	Now time.Time
+	// Installed is the local database; nil means nothing is installed.
+	Installed *pkg.DB
+	// Root is the installation root, used to find .pacnew files of
+	// installed packages ("" skips that check).
+	Root string
+}
+
+// DefaultOptions keep 3 versions of every package, installed or not.
+func DefaultOptions() Options {
+	return Options{Keep: 3, KeepUninstalled: -1}
+}
+
+// DefaultPartialAge is how old a partial download must be to be removed.
+const DefaultPartialAge = 24 * time.Hour
+
+// File is one file (or download-* directory) of the cache with the plan's
+// verdict.
+type File struct {
+	Path    string // absolute
+	Dir     string // the cache directory holding it
+	Name    string // package name ("" when unknown)
+	Version string
+	Arch    string
+	Kind    Kind
+	Size    int64
+	ModTime time.Time
+	IsDir   bool
+	// Remove is the verdict; Reason says why it is removed or kept.
+	Remove bool
+	Reason string
+}
+
+// Plan is what pruning would do.
+type Plan struct {
+	Dirs []string
+	// Files are every file considered, kept and removed: package files
+	// grouped by name and architecture, newest version first, each followed
+	// by its signature; then stray signatures, partial downloads and the
+	// files that are never touched.
+	Files []File
+	// ReclaimBytes is the size of the files to remove (signatures are
+	// files of their own and counted like any other).
+	ReclaimBytes int64
+	// Removals is the number of files to remove.
+	Removals int
+	// BuildCaches are AUR helper build directories of packages no longer
+	// installed; reported, not part of Files.
+	BuildCaches []BuildCache
+	Errors      []FileError
+}
+
+// Candidates are the files to remove, in plan order.
+func (p *Plan) Candidates() []File {
+	out := make([]File, 0, p.Removals)
+	for _, f := range p.Files {
+		if f.Remove {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Kept are the files that stay, in plan order.
+func (p *Plan) Kept() []File {
+	out := make([]File, 0, len(p.Files)-p.Removals)
+	for _, f := range p.Files {
+		if !f.Remove {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// planner holds the state of one NewPlan call.
+type planner struct {
+	o      Options
+	l      *Listing
+	now    time.Time
+	keepU  int
+	cutoff time.Time // files modified after this are young (MinAge)
+}
+
+// NewPlan applies o to the listing.
+func NewPlan(l *Listing, o Options) *Plan {
+	p := &planner{o: o, l: l, now: o.Now, keepU: o.KeepUninstalled}
+	if p.now.IsZero() {
+		p.now = time.Now()
+	}
+	if p.keepU < 0 {
+		p.keepU = o.Keep
+	}
+	if o.MinAge > 0 {
+		p.cutoff = p.now.Add(-o.MinAge)
+	}
+	return p.plan()
+}
+
+type group struct {
+	name, arch string
+	files      []int // indices into pkgs
+}
+
+func (p *planner) plan() *Plan {
+	l := p.l
+	plan := &Plan{Dirs: l.Dirs, Errors: append([]FileError(nil), l.Errors...)}
+
+	// Classify. Package files by directory and name, to pair signatures.
+	var pkgs []File
+	var sigs, others []File
+	present := make(map[string]int, len(l.Entries)) // dir/name -> index in pkgs, or -1 for a non-package entry
+	for _, e := range l.Entries {
+		dir := l.Dirs[e.Dir]
+		f := File{Path: dir + "/" + e.Name, Dir: dir, Size: e.Size, ModTime: e.ModTime}
+		switch {
+		case e.Type.IsDir():
+			f.Kind, f.IsDir = Partial, true
+			others = append(others, f)
+			continue
+		case e.Type != 0:
+			f.Kind, f.Reason = Special, "not a regular file, never touched"
+			present[f.Path] = -1
+			others = append(others, f)
+			continue
+		}
+		name := e.Name
+		switch {
+		case strings.HasSuffix(name, ".part"):
+			f.Kind = Partial
+			p.setName(&f, strings.TrimSuffix(strings.TrimSuffix(name, ".part"), ".sig"))
+			others = append(others, f)
+		case strings.HasSuffix(name, ".sig"):
+			p.setName(&f, strings.TrimSuffix(name, ".sig"))
+			sigs = append(sigs, f)
+		default:
+			if !p.setName(&f, name) {
+				f.Kind, f.Reason = Unparseable, "not a package file name, never removed"
+				present[f.Path] = -1
+				others = append(others, f)
+				continue
+			}
+			present[f.Path] = len(pkgs)
+			pkgs = append(pkgs, f)
+		}
+	}
+
+	// Group by (name, arch) across all directories.
+	groups := map[string]*group{}
+	var order []*group
+	for i, f := range pkgs {
+		k := f.Name + "\x00" + f.Arch
+		g := groups[k]
+		if g == nil {
+			g = &group{name: f.Name, arch: f.Arch}
+			groups[k] = g
+			order = append(order, g)
+		}
+		g.files = append(g.files, i)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].name != order[j].name {
+			return order[i].name < order[j].name
+		}
+		return order[i].arch < order[j].arch
+	})
+	for _, g := range order {
+		p.decide(g, pkgs)
+	}
+
+	// Signatures follow their package; the others are stray.
+	sigOf := make(map[int]int, len(sigs)) // pkgs index -> sigs index
+	var strays []File
+	for i := range sigs {
+		s := &sigs[i]
+		base := strings.TrimSuffix(s.Path, ".sig")
+		j, ok := present[base]
+		switch {
+		case ok && j >= 0:
+			pf := pkgs[j]
+			s.Kind, s.Remove = Signature, pf.Remove
+			s.Reason = "signature of " + filepath.Base(base)
+			sigOf[j] = i
+		case ok:
+			s.Kind, s.Reason = Signature, "signature of "+filepath.Base(base)+", never removed"
+			strays = append(strays, *s)
+		case s.Name == "":
+			s.Kind, s.Reason = Unparseable, "signature with a name that is not a package file name, never removed"
+			strays = append(strays, *s)
+		default:
+			s.Kind = StraySignature
+			p.verdict(s, true, "signature without its package file")
+			strays = append(strays, *s)
+		}
+	}
+
+	for _, g := range order {
+		for _, i := range g.files {
+			plan.add(pkgs[i])
+			if j, ok := sigOf[i]; ok {
+				plan.add(sigs[j])
+			}
+		}
+	}
+
+	partialAge := p.o.PartialAge
+	if partialAge <= 0 {
+		partialAge = DefaultPartialAge
+	}
+	for i := range others {
+		f := &others[i]
+		if f.Kind != Partial {
+			continue
+		}
+		if f.ModTime.After(p.now.Add(-partialAge)) {
+			f.Reason = "partial download less than " + fmtAge(partialAge) + " old"
+			continue
+		}
+		p.verdict(f, true, "partial download older than "+fmtAge(partialAge))
+	}
+	rest := append(strays, others...)
+	sort.SliceStable(rest, func(i, j int) bool {
+		if rest[i].Kind != rest[j].Kind {
+			return rest[i].Kind < rest[j].Kind
+		}
+		return rest[i].Path < rest[j].Path
+	})
+	for _, f := range rest {
+		plan.add(f)
+	}
+	return plan
+}
+
+func (plan *Plan) add(f File) {
+	plan.Files = append(plan.Files, f)
+	if f.Remove {
+		plan.Removals++
+		plan.ReclaimBytes += f.Size
+	}
+}
+
+// setName fills name, version and arch from a package file name.
+func (p *planner) setName(f *File, file string) bool {
+	n, ok := ParseName(file)
+	if !ok {
+		return false
+	}
+	f.Name, f.Version, f.Arch = n.Name, n.Version, n.Arch
+	return true
+}
+
+// spared tells why a file of a named package is kept whatever its version,
+// or "".
+func (p *planner) spared(name, arch string) string {
+	if name == "" {
+		return ""
+	}
+	for _, pat := range p.o.Ignore {
+		if pat == name {
+			return "ignored (--ignore " + pat + ")"
+		}
+		if ok, _ := path.Match(pat, name); ok {
+			return "ignored (--ignore " + pat + ")"
+		}
+	}
+	if p.o.Allow != nil && p.o.Allow(name) {
+		return "allowlisted package"
+	}
+	if p.o.Arch != "" && arch != p.o.Arch {
+		return "architecture " + arch + " not selected (--arch " + p.o.Arch + ")"
+	}
+	return ""
+}
+
+// verdict sets f's decision, applying the filters that keep files whatever
+// the version rule says.
+func (p *planner) verdict(f *File, remove bool, reason string) {
+	if remove {
+		if why := p.spared(f.Name, f.Arch); why != "" {
+			remove, reason = false, why
+		} else if !p.cutoff.IsZero() && f.ModTime.After(p.cutoff) {
+			remove, reason = false, "modified within "+fmtAge(p.o.MinAge)+" (--min-age)"
+		}
+	}
+	f.Remove, f.Reason = remove, reason
+}
+
+// decide applies the version rule to one (name, arch) group and sorts its
+// files newest first.
+func (p *planner) decide(g *group, pkgs []File) {
+	sort.SliceStable(g.files, func(i, j int) bool {
+		a, b := &pkgs[g.files[i]], &pkgs[g.files[j]]
+		if c := vercmp.Compare(a.Version, b.Version); c != 0 {
+			return c > 0
+		}
+		// The first cache directory is pacman's own choice among copies.
+		if a.Dir != b.Dir {
+			return p.dirIndex(a.Dir) < p.dirIndex(b.Dir)
+		}
+		return a.Path < b.Path
+	})
+
+	var inst *pkg.Package
+	if p.o.Installed != nil {
+		inst = p.o.Installed.Get(g.name)
+	}
+	keep, policy := p.keepU, "not installed; "
+	if inst != nil {
+		keep, policy = p.o.Keep, ""
+	}
+	sameArch := inst != nil && (inst.Arch == g.arch || inst.Arch == "")
+	protected := ""
+	if sameArch && !p.o.NoKeepInstalled {
+		protected = inst.Version
+	}
+	mergeBase, pacnews := "", []string(nil)
+	if sameArch {
+		if pacnews = p.pacnews(inst); len(pacnews) > 0 {
+			for _, i := range g.files {
+				if vercmp.Compare(pkgs[i].Version, inst.Version) < 0 {
+					mergeBase = pkgs[i].Version
+					break
+				}
+			}
+		}
+	}
+
+	rank := -1
+	prev, first := "", ""
+	remove, reason := false, ""
+	for _, i := range g.files {
+		f := &pkgs[i]
+		if rank >= 0 && vercmp.Compare(f.Version, prev) == 0 {
+			// Another copy of a version already seen (another directory or
+			// compression): only the first copy counts as the version.
+			if remove {
+				p.verdict(f, true, reason)
+			} else {
+				p.verdict(f, true, "duplicate of "+first)
+			}
+			continue
+		}
+		rank++
+		prev, first = f.Version, f.Path
+		switch {
+		case protected != "" && vercmp.Compare(f.Version, protected) == 0:
+			remove, reason = false, "installed version"
+		case rank < keep:
+			remove, reason = false, policy+kept(keep)
+		case mergeBase != "" && vercmp.Compare(f.Version, mergeBase) == 0:
+			remove, reason = false, "merge base for "+strings.Join(pacnews, ", ")+" (pacdiff)"
+		case keep == 0:
+			remove, reason = true, policy+"no version kept"
+		default:
+			remove, reason = true, policy+"older than the "+newest(keep)
+		}
+		p.verdict(f, remove, reason)
+	}
+}
+
+func (p *planner) dirIndex(dir string) int {
+	for i, d := range p.l.Dirs {
+		if d == dir {
+			return i
+		}
+	}
+	return len(p.l.Dirs)
+}
+
+// pacnews lists the .pacnew files on disk of inst's backup files.
+func (p *planner) pacnews(inst *pkg.Package) []string {
+	if p.o.Root == "" {
+		return nil
+	}
+	var out []string
+	for _, b := range inst.Backup {
+		name := "/" + strings.TrimPrefix(b.Path, "/") + ".pacnew"
+		if _, err := os.Lstat(filepath.Join(p.o.Root, name)); err == nil {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func newest(n int) string {
+	if n == 1 {
+		return "newest version"
+	}
+	return fmt.Sprintf("%d newest versions", n)
+}
+
+func kept(n int) string {
+	if n == 1 {
+		return "the newest version"
+	}
+	return "one of the " + newest(n)
+}
+
+// fmtAge prints a duration the way --min-age accepts it.
+func fmtAge(d time.Duration) string {
+	switch {
+	case d%(7*24*time.Hour) == 0:
+		return fmt.Sprintf("%dw", d/(7*24*time.Hour))
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
+}

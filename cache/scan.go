@@ -1,0 +1,145 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Entry is one top-level entry of a cache directory that may concern the
+// planner: anything with ".pkg.tar" in its name and pacman's download-*
+// directories. Everything else in a cache directory is left alone.
+type Entry struct {
+	Dir     int    // index into Listing.Dirs
+	Name    string // base name
+	Type    fs.FileMode
+	Size    int64 // for a directory: the regular files inside it
+	ModTime time.Time
+}
+
+// Listing is what Scan read from the cache directories.
+type Listing struct {
+	Dirs    []string
+	Entries []Entry
+	Errors  []FileError
+}
+
+// FileError is a problem with one path; planning goes on without it.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e FileError) Unwrap() error { return e.Err }
+
+// downloadPrefix names the temporary directories pacman 7 downloads into.
+const downloadPrefix = "download-"
+
+// interesting tells whether a directory entry is something Scan records.
+func interesting(name string) bool {
+	return strings.Contains(name, pkgExt) || strings.HasPrefix(name, downloadPrefix)
+}
+
+// Scan lists dirs. The directories are cleaned and made absolute; a
+// directory given twice is read once. A directory that does not exist or
+// cannot be read is an error (the caller named it); a file that vanishes or
+// cannot be examined is recorded in Errors.
+func Scan(dirs []string) (*Listing, error) {
+	l := &Listing{}
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("cache directory %s: %w", d, err)
+		}
+		if seen[abs] {
+			continue
+		}
+		seen[abs] = true
+		if err := l.scanDir(abs); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (l *Listing) scanDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
+	} else if !fi.IsDir() {
+		return fmt.Errorf("cache directory %s: not a directory", dir)
+	}
+	idx := len(l.Dirs)
+	l.Dirs = append(l.Dirs, dir)
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return fmt.Errorf("read cache directory %s: %w", dir, unwrapPath(err))
+	}
+	for _, name := range names {
+		if !interesting(name) {
+			continue
+		}
+		full := dir + "/" + name
+		fi, err := os.Lstat(full)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				l.Errors = append(l.Errors, FileError{Path: full, Err: unwrapPath(err)})
+			}
+			continue
+		}
+		e := Entry{Dir: idx, Name: name, Type: fi.Mode().Type(), Size: fi.Size(), ModTime: fi.ModTime()}
+		if fi.IsDir() {
+			if !strings.HasPrefix(name, downloadPrefix) {
+				continue
+			}
+			e.Size, e.ModTime, err = dirUsage(full, e.ModTime)
+			if err != nil {
+				l.Errors = append(l.Errors, FileError{Path: full, Err: err})
+				continue
+			}
+		}
+		l.Entries = append(l.Entries, e)
+	}
+	return nil
+}
+
+// dirUsage sums the regular files directly in dir and returns the newest
+// modification time of dir and its entries.
+func dirUsage(dir string, mtime time.Time) (int64, time.Time, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, mtime, unwrapPath(err)
+	}
+	var size int64
+	for _, d := range ents {
+		fi, err := d.Info()
+		if err != nil {
+			continue
+		}
+		if fi.Mode().IsRegular() {
+			size += fi.Size()
+		}
+		if fi.ModTime().After(mtime) {
+			mtime = fi.ModTime()
+		}
+	}
+	return size, mtime, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
