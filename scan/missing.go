@@ -1,0 +1,125 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/pactidy/pactidy/internal/pkg"
+)
+
+// MissingFile is a path a package owns that is not on disk.
+type MissingFile struct {
+	Package string
+	// Path as the target system sees it ("/usr/bin/foo"); directories keep
+	// their trailing '/'.
+	Path string
+}
+
+// PathError is a problem with one path; the scan went on without it.
+type PathError struct {
+	Path string // as the target system sees it
+	Err  error
+}
+
+func (e PathError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+// missingWorkers bounds the parallel lstat calls. The work is waiting on
+// the file system (cold caches, network or spinning disks), not on CPUs.
+const missingWorkers = 16
+
+// MissingFiles checks every file of every package with lstat under root,
+// as pacman -Qk does: a path is missing when it does not exist or a parent
+// is not a directory. Paths matching pacman.conf's NoExtract (noExtract,
+// pacman's pattern rules) are never extracted and so not missing. Other
+// errors, such as a directory the user may not search, go into errs. The
+// result is in package order and each package's file order.
+func MissingFiles(ctx context.Context, root string, db *pkg.DB, noExtract []string) (missing []MissingFile, errs []PathError, err error) {
+	return missingFiles(ctx, root, db, noExtract, os.Lstat)
+}
+
+func missingFiles(ctx context.Context, root string, db *pkg.DB, noExtract []string, lstat func(string) (fs.FileInfo, error)) ([]MissingFile, []PathError, error) {
+	type result struct {
+		missing []MissingFile
+		errs    []PathError
+	}
+	results := make([]result, len(db.Packages))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < missingWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				p := db.Packages[i]
+				var r result
+				for _, f := range p.Files {
+					_, err := lstat(filepath.Join(root, strings.TrimSuffix(f, "/")))
+					if err == nil {
+						continue
+					}
+					switch {
+					case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+						if !noExtracted(noExtract, f) {
+							r.missing = append(r.missing, MissingFile{Package: p.Name, Path: "/" + f})
+						}
+					default:
+						r.errs = append(r.errs, PathError{Path: "/" + f, Err: unwrapPath(err)})
+					}
+				}
+				results[i] = r
+			}
+		}()
+	}
+	var cancelled error
+feed:
+	for i := range db.Packages {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			cancelled = ctx.Err()
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if cancelled != nil {
+		return nil, nil, cancelled
+	}
+	var missing []MissingFile
+	var errs []PathError
+	for _, r := range results {
+		missing = append(missing, r.missing...)
+		errs = append(errs, r.errs...)
+	}
+	return missing, errs, nil
+}
+
+// noExtracted applies NoExtract like libalpm's _alpm_fnmatch_patterns: the
+// last matching pattern decides, and a leading '!' makes it an exception.
+func noExtracted(patterns []string, path string) bool {
+	for i := len(patterns) - 1; i >= 0; i-- {
+		p := patterns[i]
+		inverted := strings.HasPrefix(p, "!")
+		if inverted || strings.HasPrefix(p, `\`) {
+			p = p[1:]
+		}
+		if fnmatch(p, path) {
+			return !inverted
+		}
+	}
+	return false
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
