@@ -121,8 +121,8 @@ func TestOrphans(t *testing.T) {
 			want: nil,
 		},
 		{
-			name: "optional dependency of a kept package",
-			pkgs: []spec{{name: "Eapp", opt: []string{"opt: extra"}}, {name: "opt", deps: []string{"optlib"}}, {name: "optlib"}},
+			name:   "optional dependency of a kept package",
+			pkgs:   []spec{{name: "Eapp", opt: []string{"opt: extra"}}, {name: "opt", deps: []string{"optlib"}}, {name: "optlib"}},
 			want:   nil,
 			ignore: []string{"opt{optlib}", "optlib{opt}"},
 		},
