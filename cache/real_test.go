@@ -180,7 +180,9 @@ func TestRealCachePlan(t *testing.T) {
 		},
 		{
 			name: "ignore and arch",
-			mod:  func(o *cache.Options) { o.Keep, o.KeepUninstalled, o.Ignore, o.Arch = 0, 0, []string{"foo-bar"}, "x86_64" },
+			mod: func(o *cache.Options) {
+				o.Keep, o.KeepUninstalled, o.Ignore, o.Arch = 0, 0, []string{"foo-bar"}, "x86_64"
+			},
 			want: []string{
 				"dir0/gone-with-dashes-0.5-1-x86_64.pkg.tar.zst", "dir0/gone-with-dashes-1.0-1-x86_64.pkg.tar.zst",
 				"dir0/gone-with-dashes-2.0-1-x86_64.pkg.tar.zst", "dir1/gone-with-dashes-2.0-1-x86_64.pkg.tar.zst",
