@@ -110,7 +110,27 @@ owns, and old package versions in the pacman cache.
 		return nil
 	}
 	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes argument-count errors of every command usage errors.
+func usageArgs(c *cobra.Command) {
+	if orig := c.Args; orig != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := orig(cmd, args); err != nil {
+				var uerr *usageError
+				if errors.As(err, &uerr) {
+					return err
+				}
+				return &usageError{msg: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // useColor decides colour from --color, NO_COLOR and the terminal.
