@@ -79,6 +79,10 @@ func missingFiles(ctx context.Context, root string, db *pkg.DB, noExtract []stri
 	var cancelled error
 feed:
 	for i := range db.Packages {
+		if err := ctx.Err(); err != nil {
+			cancelled = err
+			break
+		}
 		select {
 		case work <- i:
 		case <-ctx.Done():

@@ -22,10 +22,11 @@ type Orphan struct {
 	// OptionalFor are the installed packages that list it as optional.
 	OptionalFor []string
 	// Removes are the other packages pacman -Rcns takes along when it is
-	// removed, sorted by name: the orphans that need it (when RequiredBy
-	// is empty there are none, and this is exactly what pacman -Rns
-	// removes) and then its dependencies nothing else needs. Like pacman
-	// this ignores HoldPkg, the allowlist and optional dependencies.
+	// removed, sorted by name: the orphans that need it and then its
+	// dependencies nothing else needs. Whenever pacman -Rns accepts the
+	// package alone (always when RequiredBy is empty) it removes exactly
+	// the same. Like pacman this ignores HoldPkg, the allowlist and
+	// optional dependencies.
 	Removes []*pkg.Package
 	// FreedBytes is the installed size of the package and of Removes.
 	FreedBytes int64
