@@ -50,7 +50,8 @@ func ParseName(file string) (ParsedName, bool) {
 	if !validRel(pkgrel) || !validVer(pkgver) || strings.ContainsAny(arch, ".:/") || strings.ContainsRune(name, '/') {
 		return ParsedName{}, false
 	}
-	return ParsedName{Name: name, Version: pkgver + "-" + pkgrel, Arch: arch, Ext: ext}, true
+	// pkgver-pkgrel is one substring of file: no allocation.
+	return ParsedName{Name: name, Version: file[v+1 : v+1+len(pkgver)+1+len(pkgrel)], Arch: arch, Ext: ext}, true
 }
 
 // validRel accepts makepkg's pkgrel: digits, optionally ".digits".

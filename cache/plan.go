@@ -80,6 +80,9 @@ type Options struct {
 	// Root is the installation root, used to find .pacnew files of
 	// installed packages ("" skips that check).
 	Root string
+	// DBPath is where the backup entries of installed packages are read
+	// when Installed was loaded without file lists.
+	DBPath string
 }
 
 // DefaultOptions keep 3 versions of every package, installed or not.
@@ -155,6 +158,17 @@ type planner struct {
 	now    time.Time
 	keepU  int
 	cutoff time.Time // files modified after this are young (MinAge)
+	// The reasons of the version rule, made once.
+	installedWhy, uninstalledWhy whys
+}
+
+type whys struct{ kept, old string }
+
+func makeWhys(policy string, keep int) whys {
+	if keep == 0 {
+		return whys{old: policy + "no version kept"}
+	}
+	return whys{kept: policy + kept(keep), old: policy + "older than the " + newest(keep)}
 }
 
 // NewPlan applies o to the listing.
@@ -169,6 +183,8 @@ func NewPlan(l *Listing, o Options) *Plan {
 	if o.MinAge > 0 {
 		p.cutoff = p.now.Add(-o.MinAge)
 	}
+	p.installedWhy = makeWhys("", o.Keep)
+	p.uninstalledWhy = makeWhys("not installed; ", p.keepU)
 	return p.plan()
 }
 
@@ -179,10 +195,10 @@ type group struct {
 
 func (p *planner) plan() *Plan {
 	l := p.l
-	plan := &Plan{Dirs: l.Dirs, Errors: append([]FileError(nil), l.Errors...)}
+	plan := &Plan{Dirs: l.Dirs, Errors: append([]FileError(nil), l.Errors...), Files: make([]File, 0, len(l.Entries))}
 
 	// Classify. Package files by directory and name, to pair signatures.
-	var pkgs []File
+	pkgs := make([]File, 0, len(l.Entries))
 	var sigs, others []File
 	present := make(map[string]int, len(l.Entries)) // dir/name -> index in pkgs, or -1 for a non-package entry
 	for _, e := range l.Entries {
@@ -221,10 +237,11 @@ func (p *planner) plan() *Plan {
 	}
 
 	// Group by (name, arch) across all directories.
-	groups := map[string]*group{}
+	type key struct{ name, arch string }
+	groups := map[key]*group{}
 	var order []*group
 	for i, f := range pkgs {
-		k := f.Name + "\x00" + f.Arch
+		k := key{f.Name, f.Arch}
 		g := groups[k]
 		if g == nil {
 			g = &group{name: f.Name, arch: f.Arch}
@@ -379,23 +396,34 @@ func (p *planner) decide(g *group, pkgs []File) {
 	if p.o.Installed != nil {
 		inst = p.o.Installed.Get(g.name)
 	}
-	keep, policy := p.keepU, "not installed; "
+	keep, why := p.keepU, &p.uninstalledWhy
 	if inst != nil {
-		keep, policy = p.o.Keep, ""
+		keep, why = p.o.Keep, &p.installedWhy
 	}
 	sameArch := inst != nil && (inst.Arch == g.arch || inst.Arch == "")
 	protected := ""
 	if sameArch && !p.o.NoKeepInstalled {
 		protected = inst.Version
 	}
+	// The version before the installed one is the base pacdiff needs to
+	// merge a pending .pacnew; look for .pacnew files only when that
+	// version would otherwise go.
 	mergeBase, pacnews := "", []string(nil)
 	if sameArch {
-		if pacnews = p.pacnews(inst); len(pacnews) > 0 {
-			for _, i := range g.files {
-				if vercmp.Compare(pkgs[i].Version, inst.Version) < 0 {
-					mergeBase = pkgs[i].Version
-					break
+		rank, prev := -1, ""
+		for _, i := range g.files {
+			v := pkgs[i].Version
+			if rank < 0 || vercmp.Compare(v, prev) != 0 {
+				rank++
+				prev = v
+			}
+			if vercmp.Compare(v, inst.Version) < 0 {
+				if rank >= keep {
+					if pacnews = p.pacnews(inst); len(pacnews) > 0 {
+						mergeBase = v
+					}
 				}
+				break
 			}
 		}
 	}
@@ -421,13 +449,11 @@ func (p *planner) decide(g *group, pkgs []File) {
 		case protected != "" && vercmp.Compare(f.Version, protected) == 0:
 			remove, reason = false, "installed version"
 		case rank < keep:
-			remove, reason = false, policy+kept(keep)
+			remove, reason = false, why.kept
 		case mergeBase != "" && vercmp.Compare(f.Version, mergeBase) == 0:
 			remove, reason = false, "merge base for "+strings.Join(pacnews, ", ")+" (pacdiff)"
-		case keep == 0:
-			remove, reason = true, policy+"no version kept"
 		default:
-			remove, reason = true, policy+"older than the "+newest(keep)
+			remove, reason = true, why.old
 		}
 		p.verdict(f, remove, reason)
 	}
@@ -447,8 +473,13 @@ func (p *planner) pacnews(inst *pkg.Package) []string {
 	if p.o.Root == "" {
 		return nil
 	}
+	backup := inst.Backup
+	if backup == nil && p.o.DBPath != "" {
+		// The database was loaded without file lists.
+		backup, _ = pkg.ReadBackup(p.o.DBPath, inst.Name, inst.Version)
+	}
 	var out []string
-	for _, b := range inst.Backup {
+	for _, b := range backup {
 		name := "/" + strings.TrimPrefix(b.Path, "/") + ".pacnew"
 		if _, err := os.Lstat(filepath.Join(p.o.Root, name)); err == nil {
 			out = append(out, name)

@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -85,32 +87,66 @@ func (l *Listing) scanDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("read cache directory %s: %w", dir, unwrapPath(err))
 	}
+	var cand []string
 	for _, name := range names {
-		if !interesting(name) {
-			continue
+		if interesting(name) {
+			cand = append(cand, name)
 		}
-		full := dir + "/" + name
-		fi, err := os.Lstat(full)
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				l.Errors = append(l.Errors, FileError{Path: full, Err: unwrapPath(err)})
-			}
-			continue
+	}
+	// lstat is most of the time of a big cache; spread it over the CPUs.
+	ents := make([]Entry, len(cand))
+	errs := make([]error, len(cand))
+	workers := runtime.GOMAXPROCS(0)
+	if workers > 8 {
+		workers = 8
+	}
+	if n := len(cand)/2048 + 1; workers > n {
+		workers = n
+	}
+	var wg sync.WaitGroup
+	chunk := (len(cand) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, (w+1)*chunk
+		if hi > len(cand) {
+			hi = len(cand)
 		}
-		e := Entry{Dir: idx, Name: name, Type: fi.Mode().Type(), Size: fi.Size(), ModTime: fi.ModTime()}
-		if fi.IsDir() {
-			if !strings.HasPrefix(name, downloadPrefix) {
-				continue
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				ents[i], errs[i] = statEntry(dir, idx, cand[i])
 			}
-			e.Size, e.ModTime, err = dirUsage(full, e.ModTime)
-			if err != nil {
-				l.Errors = append(l.Errors, FileError{Path: full, Err: err})
-				continue
-			}
+		}(lo, hi)
+	}
+	wg.Wait()
+	for i := range cand {
+		switch {
+		case errs[i] == errSkip || errors.Is(errs[i], fs.ErrNotExist):
+		case errs[i] != nil:
+			l.Errors = append(l.Errors, FileError{Path: dir + "/" + cand[i], Err: errs[i]})
+		default:
+			l.Entries = append(l.Entries, ents[i])
 		}
-		l.Entries = append(l.Entries, e)
 	}
 	return nil
+}
+
+var errSkip = errors.New("skip")
+
+func statEntry(dir string, idx int, name string) (Entry, error) {
+	full := dir + "/" + name
+	fi, err := os.Lstat(full)
+	if err != nil {
+		return Entry{}, unwrapPath(err)
+	}
+	e := Entry{Dir: idx, Name: name, Type: fi.Mode().Type(), Size: fi.Size(), ModTime: fi.ModTime()}
+	if fi.IsDir() {
+		if !strings.HasPrefix(name, downloadPrefix) {
+			return e, errSkip
+		}
+		e.Size, e.ModTime, err = dirUsage(full, e.ModTime)
+	}
+	return e, err
 }
 
 // dirUsage sums the regular files directly in dir and returns the newest
