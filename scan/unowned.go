@@ -1,0 +1,265 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/pactidy/pactidy/internal/allowlist"
+	"github.com/pactidy/pactidy/internal/pkg"
+)
+
+// Types of unowned entries, as in the report's "type" field.
+const (
+	TypeFile    = "file"
+	TypeDir     = "dir"
+	TypeSymlink = "symlink"
+	TypeOther   = "other"
+)
+
+// DefaultExcludes are the system paths that are not package territory:
+// the unowned scan neither enters nor reports them.
+var DefaultExcludes = []string{
+	"/dev", "/proc", "/sys", "/run", "/tmp", "/var/tmp",
+	"/home", "/root", "/mnt", "/media", "/lost+found",
+	"/var/cache", "/var/log", "/var/lib/pacman",
+}
+
+// UnownedOptions configure Unowned.
+type UnownedOptions struct {
+	// Root is the target root on the running system ("" means "/").
+	// Paths are reported as the system inside the root sees them.
+	Root string
+	// Excludes are system paths or allowlist-style globs (a match covers
+	// the subtree) that are not walked. Callers usually start from
+	// DefaultExcludes.
+	Excludes []string
+	// DisabledRules names built-in rules to switch off ("all" for every
+	// one).
+	DisabledRules []string
+	// ShowHidden reports what the rules hide, with HiddenBy set.
+	ShowHidden bool
+	// Allow keeps paths out of the findings; nil keeps nothing.
+	Allow *allowlist.List
+	// Workers reading directories in parallel; 0 picks a default.
+	Workers int
+	// MountInfo and Swaps describe the running system; "" means
+	// /proc/self/mountinfo and /proc/swaps. A file that cannot be read is
+	// not an error: mount points are then found by their device number.
+	MountInfo string
+	Swaps     string
+}
+
+// UnownedEntry is a path no package owns. A directory ends with '/' and
+// stands for its whole subtree: Size is the sum of the apparent sizes of
+// the non-directory entries below it, Entries how many entries it holds at
+// any depth. For a file or symlink Size is its own size and Entries 0.
+type UnownedEntry struct {
+	Path    string
+	Type    string
+	Size    int64
+	Entries int
+	// HiddenBy names the rule that hides the entry (only with ShowHidden).
+	HiddenBy string
+}
+
+// UnownedResult is what Unowned found.
+type UnownedResult struct {
+	// Entries sorted by path.
+	Entries []UnownedEntry
+	// Errors are entries that could not be read; the walk went on.
+	Errors []pkg.EntryError
+	// Skipped are mount points that were not entered (pseudo or network
+	// file systems, bind mounts that revisit a walked directory), as
+	// system paths with the reason.
+	Skipped []Skip
+}
+
+// Skip is a mount point the walk did not enter.
+type Skip struct {
+	Path   string
+	Reason string
+}
+
+// Unowned walks the root and returns the paths no installed package owns,
+// after the exclusions, the built-in rules and the allowlist. Only set-up
+// errors (a bad option, an unreadable root) are returned as errors.
+func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult, error) {
+	root := o.Root
+	if root == "" {
+		root = "/"
+	}
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("unowned scan: root: %w", err)
+	}
+	real, err = filepath.Abs(real)
+	if err != nil {
+		return nil, fmt.Errorf("unowned scan: root: %w", err)
+	}
+	if fi, err := os.Stat(real); err != nil {
+		return nil, fmt.Errorf("unowned scan: root: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("unowned scan: root %s is not a directory", root)
+	}
+	rules, err := newRuleSet(o.DisabledRules)
+	if err != nil {
+		return nil, err
+	}
+	excl, err := newExcludes(o.Excludes)
+	if err != nil {
+		return nil, err
+	}
+	owned := NewOwnedSet(db)
+	w := &walker{
+		ctx:        ctx,
+		root:       strings.TrimSuffix(real, "/"),
+		owned:      owned,
+		excl:       excl,
+		allow:      o.Allow,
+		showHidden: o.ShowHidden,
+		installed:  func(name string) bool { return db.Get(name) != nil },
+		visited:    make(map[devIno]struct{}),
+	}
+	w.rules = rules.bind(owned, installedKernels(db))
+	mountinfo := o.MountInfo
+	if mountinfo == "" {
+		mountinfo = "/proc/self/mountinfo"
+	}
+	w.mounts = planMounts(mountinfo, real, excl)
+	swaps := o.Swaps
+	if swaps == "" {
+		swaps = "/proc/swaps"
+	}
+	for _, s := range swapFiles(swaps, real) {
+		w.excl.exact[s] = true
+	}
+	workers := o.Workers
+	if workers <= 0 {
+		workers = max(2, runtime.GOMAXPROCS(0))
+	}
+	entries, errs := w.run(workers)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+	res := &UnownedResult{Entries: entries, Errors: errs}
+	for _, rel := range sortedMapKeys(w.mounts.skip) {
+		res.Skipped = append(res.Skipped, Skip{Path: "/" + rel, Reason: w.mounts.skip[rel]})
+	}
+	return res, nil
+}
+
+// OwnedSet holds every path an installed package owns, relative to the
+// root, without the trailing '/' of directories, plus every ancestor
+// directory of an owned path (a package need not list them all). The
+// strings are the database's own: the set adds map entries, not copies.
+type OwnedSet map[string]struct{}
+
+// NewOwnedSet indexes the file lists of db.
+func NewOwnedSet(db *pkg.DB) OwnedSet {
+	n := 0
+	for _, p := range db.Packages {
+		n += len(p.Files)
+	}
+	m := make(OwnedSet, n)
+	for _, p := range db.Packages {
+		for _, f := range p.Files {
+			m.add(f)
+		}
+	}
+	return m
+}
+
+func (m OwnedSet) add(f string) {
+	f = strings.TrimRight(f, "/")
+	for f != "" {
+		if _, ok := m[f]; ok {
+			// Its ancestors were added with it.
+			return
+		}
+		m[f] = struct{}{}
+		i := strings.LastIndexByte(f, '/')
+		if i < 0 {
+			return
+		}
+		f = f[:i]
+	}
+}
+
+// Has reports whether rel (no leading or trailing '/') is owned.
+func (m OwnedSet) Has(rel string) bool {
+	_, ok := m[rel]
+	return ok
+}
+
+// hasBytes is Has without allocating.
+func (m OwnedSet) hasBytes(rel []byte) bool {
+	_, ok := m[string(rel)]
+	return ok
+}
+
+// excludes are the paths not walked: exact relative paths (the fast path
+// checked at every directory) and globs.
+type excludes struct {
+	exact map[string]bool
+	globs *allowlist.List
+}
+
+func newExcludes(paths []string) (*excludes, error) {
+	e := &excludes{exact: make(map[string]bool)}
+	var globs []allowlist.Entry
+	for _, p := range paths {
+		rel := strings.Trim(filepath.Clean("/"+p), "/")
+		if rel == "" {
+			return nil, fmt.Errorf("unowned scan: excluding %q would exclude everything", p)
+		}
+		if !strings.ContainsAny(p, `*?[\`) {
+			e.exact[rel] = true
+			continue
+		}
+		ent, err := allowlist.ParseEntry("path " + p)
+		if err != nil {
+			return nil, fmt.Errorf("unowned scan: exclude %q: %w", p, err)
+		}
+		globs = append(globs, ent)
+	}
+	if len(globs) > 0 {
+		l, err := allowlist.New(globs)
+		if err != nil {
+			return nil, fmt.Errorf("unowned scan: exclude: %w", err)
+		}
+		e.globs = l
+	}
+	return e, nil
+}
+
+// has reports whether rel (a directory when dir is set) is excluded; its
+// ancestors were checked when the walk entered them.
+func (e *excludes) has(rel []byte, dir bool) bool {
+	if e.exact[string(rel)] {
+		return true
+	}
+	if e.globs == nil {
+		return false
+	}
+	p := "/" + string(rel)
+	if dir {
+		p += "/"
+	}
+	return e.globs.KeepsPath(p, nil)
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,400 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/pactidy/pactidy/internal/allowlist"
+	"github.com/pactidy/pactidy/internal/pkg"
+)
+
+// The walk reads directories in parallel with getdents(2): the entry type
+// comes with the name, so an owned entry costs one map lookup and no
+// stat(2). Only unowned entries are stat'ed, for their size.
+//
+// Directories form a tree of nodes. A node waits for its own listing and
+// for every child directory; when the last of them is done the node is
+// folded into its parent. An unowned directory whose whole subtree is
+// reportable becomes one entry; otherwise its reportable pieces are passed
+// up. This is the "collapse" of unowned directories, computed bottom-up
+// while the walk runs.
+
+type devIno struct{ dev, ino uint64 }
+
+type walker struct {
+	ctx        context.Context
+	root       string // real path without trailing '/' ("" for "/")
+	owned      OwnedSet
+	excl       *excludes
+	mounts     mountPlan
+	rules      *ruleSet
+	allow      *allowlist.List
+	installed  func(string) bool
+	showHidden bool
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []*walkNode
+	active int
+
+	errMu sync.Mutex
+	errs  []pkg.EntryError
+
+	visitMu sync.Mutex
+	visited map[devIno]struct{}
+
+	result []UnownedEntry
+}
+
+type walkNode struct {
+	parent *walkNode
+	rel    string // relative to the root, no leading or trailing '/'
+	// unowned is set for a directory no package owns; nothing below it
+	// can be owned.
+	unowned bool
+	// hiddenBy is set for a directory a rule hides that is reported
+	// anyway (ShowHidden): its subtree is counted, not judged.
+	hiddenBy string
+	dev      uint64
+
+	pending atomic.Int32 // the listing plus each child directory
+
+	mu    sync.Mutex
+	size  int64
+	count int
+	// dirty is set when something below an unowned directory is not
+	// reportable (kept, hidden, excluded, a mount point), so the
+	// directory cannot be reported as a whole.
+	dirty bool
+	// revisit marks a directory already walked under another path.
+	revisit bool
+	items   []UnownedEntry
+}
+
+// run walks the tree with n workers and returns the entries and errors.
+func (w *walker) run(n int) ([]UnownedEntry, []pkg.EntryError) {
+	w.cond = sync.NewCond(&w.mu)
+	root := &walkNode{}
+	root.pending.Store(1)
+	w.queue = append(w.queue, root)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk := &walkWorker{w: w, buf: make([]byte, 64*1024)}
+			for {
+				nd := w.pop()
+				if nd == nil {
+					return
+				}
+				wk.list(nd)
+				w.finish(nd)
+				w.mu.Lock()
+				w.active--
+				if w.active == 0 && len(w.queue) == 0 {
+					w.cond.Broadcast()
+				}
+				w.mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return w.result, w.errs
+}
+
+func (w *walker) pop() *walkNode {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.queue) == 0 && w.active > 0 {
+		w.cond.Wait()
+	}
+	if len(w.queue) == 0 || w.ctx.Err() != nil {
+		w.cond.Broadcast()
+		return nil
+	}
+	nd := w.queue[len(w.queue)-1]
+	w.queue = w.queue[:len(w.queue)-1]
+	w.active++
+	return nd
+}
+
+func (w *walker) push(nodes []*walkNode) {
+	if len(nodes) == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.queue = append(w.queue, nodes...)
+	w.mu.Unlock()
+	if len(nodes) == 1 {
+		w.cond.Signal()
+	} else {
+		w.cond.Broadcast()
+	}
+}
+
+func (w *walker) addErr(sysPath string, err error) {
+	if errors.Is(err, syscall.ENOENT) {
+		err = errVanished
+	}
+	w.errMu.Lock()
+	w.errs = append(w.errs, pkg.EntryError{Path: sysPath, Err: err})
+	w.errMu.Unlock()
+}
+
+var errVanished = errors.New("vanished during the scan")
+
+// finish folds a node whose listing and children are done into its
+// parent, and so on up while parents complete.
+func (w *walker) finish(n *walkNode) {
+	if n.pending.Add(-1) != 0 {
+		return
+	}
+	for {
+		p := n.parent
+		if p == nil {
+			w.result = n.items
+			return
+		}
+		p.mu.Lock()
+		switch {
+		case n.revisit:
+			p.dirty = true
+		case n.hiddenBy != "":
+			p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count, HiddenBy: n.hiddenBy})
+			p.dirty = true
+		case n.unowned && !n.dirty:
+			p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count})
+			p.size += n.size
+			p.count += n.count + 1
+		default:
+			p.items = append(p.items, n.items...)
+			p.dirty = true
+		}
+		p.mu.Unlock()
+		if p.pending.Add(-1) != 0 {
+			return
+		}
+		n = p
+	}
+}
+
+type walkWorker struct {
+	w    *walker
+	buf  []byte // getdents buffer
+	key  []byte // relative path of the current entry
+	path []byte // absolute path for system calls
+	kids []*walkNode
+}
+
+// abs returns the absolute path of rel as a NUL-terminated byte string
+// (reused; valid until the next call).
+func (wk *walkWorker) abs(rel []byte) []byte {
+	wk.path = append(wk.path[:0], wk.w.root...)
+	wk.path = append(wk.path, '/')
+	wk.path = append(wk.path, rel...)
+	wk.path = append(wk.path, 0)
+	return wk.path
+}
+
+func sysPath(rel string, dir bool) string {
+	if dir {
+		return "/" + rel + "/"
+	}
+	return "/" + rel
+}
+
+func (wk *walkWorker) list(n *walkNode) {
+	w := wk.w
+	fd, err := openDir(wk.abs([]byte(n.rel)))
+	if err != nil {
+		w.addErr(sysPath(n.rel, n.rel != ""), err)
+		return
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		w.addErr(sysPath(n.rel, true), err)
+		return
+	}
+	n.dev = uint64(st.Dev)
+	if n.parent != nil && n.dev != n.parent.dev && !w.mounts.points[n.rel] && isPseudoFd(fd) {
+		// A mount point the mount table did not show us.
+		n.revisit = true
+		return
+	}
+	if !w.visit(devIno{uint64(st.Dev), st.Ino}) {
+		n.revisit = true
+		return
+	}
+
+	var acc walkAccum
+	wk.kids = wk.kids[:0]
+	for {
+		nr, err := getdents(fd, wk.buf)
+		if err != nil {
+			w.addErr(sysPath(n.rel, true), err)
+			break
+		}
+		if nr <= 0 {
+			break
+		}
+		for off := 0; off < nr; {
+			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name.
+			ino := binary.NativeEndian.Uint64(wk.buf[off:])
+			reclen := int(binary.NativeEndian.Uint16(wk.buf[off+16:]))
+			typ := wk.buf[off+18]
+			name := wk.buf[off+19 : off+reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			off += reclen
+			if ino == 0 || (len(name) == 1 && name[0] == '.') || (len(name) == 2 && name[0] == '.' && name[1] == '.') {
+				continue
+			}
+			wk.entry(n, name, typ, &acc)
+		}
+	}
+	n.mu.Lock()
+	n.size += acc.size
+	n.count += acc.count
+	n.items = append(n.items, acc.items...)
+	n.dirty = n.dirty || acc.dirty
+	n.mu.Unlock()
+	if len(wk.kids) > 0 {
+		for _, k := range wk.kids {
+			k.pending.Store(1) // its own listing
+		}
+		n.pending.Add(int32(len(wk.kids)))
+		w.push(wk.kids)
+		wk.kids = wk.kids[:0]
+	}
+}
+
+// walkAccum collects a listing's findings, merged into the node once.
+type walkAccum struct {
+	size  int64
+	count int
+	dirty bool
+	items []UnownedEntry
+}
+
+func (w *walker) visit(k devIno) bool {
+	w.visitMu.Lock()
+	defer w.visitMu.Unlock()
+	if _, ok := w.visited[k]; ok {
+		return false
+	}
+	w.visited[k] = struct{}{}
+	return true
+}
+
+// entry judges one directory entry of n.
+func (wk *walkWorker) entry(n *walkNode, name []byte, dtype uint8, acc *walkAccum) {
+	w := wk.w
+	wk.key = wk.key[:0]
+	if n.rel != "" {
+		wk.key = append(wk.key, n.rel...)
+		wk.key = append(wk.key, '/')
+	}
+	wk.key = append(wk.key, name...)
+	key := wk.key
+
+	typ := direntType(dtype)
+	var st *syscall.Stat_t
+	if dtype == syscall.DT_UNKNOWN {
+		var s syscall.Stat_t
+		if err := lstatPath(wk.abs(key), &s); err != nil {
+			w.addErr("/"+string(key), err)
+			return
+		}
+		st, typ = &s, modeType(s.Mode)
+	}
+	isDir := typ == TypeDir
+
+	if isDir && (w.excl.has(key, true) || w.mounts.skip[string(key)] != "" || w.lostFound(n, name)) {
+		acc.dirty = true
+		return
+	}
+	if !n.unowned && w.owned.hasBytes(key) {
+		if isDir {
+			wk.kids = append(wk.kids, &walkNode{parent: n, rel: string(key)})
+		}
+		return
+	}
+
+	// Unowned.
+	rel := string(key)
+	if !isDir && w.excl.has(key, false) {
+		acc.dirty = true
+		return
+	}
+	hidden := ""
+	if n.hiddenBy == "" {
+		if w.allow.HasPathEntries() && w.allow.KeepsPath(sysPath(rel, isDir), w.installed) {
+			acc.dirty = true
+			return
+		}
+		if hidden = w.rules.match(rel, typ); hidden != "" {
+			acc.dirty = true
+			if !w.showHidden {
+				return
+			}
+		}
+	}
+	if isDir {
+		wk.kids = append(wk.kids, &walkNode{parent: n, rel: rel, unowned: true, hiddenBy: hidden})
+		return
+	}
+	if st == nil {
+		var s syscall.Stat_t
+		if err := lstatPath(wk.abs(key), &s); err != nil {
+			w.addErr("/"+rel, err)
+			if !errors.Is(err, syscall.ENOENT) {
+				acc.dirty = true
+			}
+			return
+		}
+		st = &s
+	}
+	e := UnownedEntry{Path: "/" + rel, Type: typ, Size: st.Size, HiddenBy: hidden}
+	if hidden == "" {
+		acc.size += st.Size
+		acc.count++
+	}
+	acc.items = append(acc.items, e)
+}
+
+// lostFound reports a lost+found directory at the top of a file system.
+func (w *walker) lostFound(n *walkNode, name []byte) bool {
+	return string(name) == "lost+found" && (n.parent == nil || w.mounts.points[n.rel])
+}
+
+func direntType(t uint8) string {
+	switch t {
+	case syscall.DT_REG:
+		return TypeFile
+	case syscall.DT_DIR:
+		return TypeDir
+	case syscall.DT_LNK:
+		return TypeSymlink
+	}
+	return TypeOther
+}
+
+func modeType(m uint32) string {
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFREG:
+		return TypeFile
+	case syscall.S_IFDIR:
+		return TypeDir
+	case syscall.S_IFLNK:
+		return TypeSymlink
+	}
+	return TypeOther
+}
