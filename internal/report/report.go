@@ -42,6 +42,11 @@ type Report struct {
 	// ForeignUnknown is set when no sync database could be read, so foreign
 	// packages cannot be told apart.
 	ForeignUnknown bool `json:"foreign_unknown"`
+	// Installed is the number of installed packages.
+	Installed int `json:"installed"`
+	// Optional is how optional dependencies were counted: "keep" (they
+	// keep packages, like pacman -Qdt) or "ignore" (like -Qdtt).
+	Optional string `json:"optional,omitempty"`
 }
 
 // Has reports whether section was computed.
@@ -63,6 +68,10 @@ type Orphan struct {
 	OptionalFor   []string `json:"optional_for"`
 	Removes       []string `json:"removes"`
 	FreedBytes    int64    `json:"freed_bytes"`
+	// RequiredBy are the other orphans that depend on it; when it is not
+	// empty, pacman -Rns of this package alone fails and Removes includes
+	// them (what pacman -Rcns removes).
+	RequiredBy []string `json:"required_by"`
 }
 
 // Unneeded is an explicit package nothing requires.
