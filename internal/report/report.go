@@ -106,6 +106,13 @@ type Unowned struct {
 	Type    string `json:"type"` // file, dir, symlink, other
 	Size    int64  `json:"size"`
 	Entries int    `json:"entries"`
+	// PathBytes is the raw path, base64 (standard encoding), present only
+	// when Path is not valid UTF-8: JSON strings cannot hold such bytes,
+	// so Path then carries U+FFFD in their place.
+	PathBytes string `json:"path_bytes,omitempty"`
+	// HiddenBy names the built-in rule that hides the path; such entries
+	// are only reported with --show-hidden.
+	HiddenBy string `json:"hidden_by,omitempty"`
 }
 
 // Cache is the cache pruning plan.
