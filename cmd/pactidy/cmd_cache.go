@@ -1,12 +1,287 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pactidy/pactidy/alpm"
+	"github.com/pactidy/pactidy/cache"
+	"github.com/pactidy/pactidy/internal/report"
+)
+
+// cacheOptions are the flags of `pactidy cache`.
+type cacheOptions struct {
+	CacheDirs       []string
+	Keep            int
+	KeepUninstalled int // -1: same as Keep
+	NoKeepInstalled bool
+	Ignore          []string
+	Arch            string
+	MinAge          string
+	Remove          bool
+	Move            string
+	JSON            bool
+	ExitCode        bool
+	// BuildCacheDirs replace the default AUR helper build caches.
+	BuildCacheDirs []string
+}
 
 func newCacheCmd(app *App) *cobra.Command {
-	return &cobra.Command{
+	opts := cacheOptions{}
+	cmd := &cobra.Command{
 		Use:   "cache",
 		Short: "Plan or prune old package files in the pacman cache",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return usagef("cache: not implemented yet") },
+		Long: `Show which package files of the pacman cache can go (a dry run), or remove
+or move them.
+
+Kept: the --keep newest versions of every package (by name and architecture,
+counted across all cache directories), --keep-uninstalled of packages that are
+not installed, the installed version, and the version before it when a .pacnew
+waits for a merge (pacdiff needs it). A package's .sig goes with it. Also
+removed: signatures without their package, partial downloads older than a day,
+and extra copies of one file in several cache directories. Names that are not
+package file names and symlinks are never touched.
+
+` + exitStatusHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCache(cmd.Context(), app, opts)
+		},
 	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.CacheDirs, "cachedir", nil, "cache `dir` to prune instead of pacman.conf's CacheDir (repeatable)")
+	f.IntVarP(&opts.Keep, "keep", "k", 3, "versions of each package to keep")
+	f.IntVar(&opts.KeepUninstalled, "keep-uninstalled", -1, "versions to keep of packages that are not installed (default: --keep)")
+	f.BoolVar(&opts.NoKeepInstalled, "no-keep-installed", false, "do not protect the installed version when it is older than the kept ones")
+	f.StringSliceVar(&opts.Ignore, "ignore", nil, "keep every version of these packages (comma-separated names or globs)")
+	f.StringVar(&opts.Arch, "arch", "", "only prune packages of this architecture")
+	f.StringVar(&opts.MinAge, "min-age", "", "keep files modified more recently than this `age` (30d, 2w, 12h)")
+	f.BoolVar(&opts.Remove, "remove", false, "remove the candidates")
+	f.StringVar(&opts.Move, "move", "", "move the candidates into `dir`")
+	f.BoolVar(&opts.JSON, "json", false, "print the plan as JSON")
+	f.BoolVar(&opts.ExitCode, "exit-code", false, "exit with status 3 when a dry run finds files to remove")
+	f.StringArrayVar(&opts.BuildCacheDirs, "build-cache", nil, "AUR helper build cache `dir` to check instead of ~/.cache/yay and ~/.cache/paru/clone (repeatable)")
+	return cmd
+}
+
+func (o cacheOptions) validate() (time.Duration, error) {
+	if o.Keep < 0 {
+		return 0, usagef("invalid --keep %d: want 0 or more", o.Keep)
+	}
+	if o.KeepUninstalled < -1 {
+		return 0, usagef("invalid --keep-uninstalled %d: want 0 or more", o.KeepUninstalled)
+	}
+	if o.Remove && o.Move != "" {
+		return 0, usagef("--remove and --move exclude each other")
+	}
+	age, err := cache.ParseAge(o.MinAge)
+	if err != nil {
+		return 0, usagef("--min-age: %v", err)
+	}
+	for _, pat := range o.Ignore {
+		if _, err := filepath.Match(pat, ""); err != nil {
+			return 0, usagef("invalid --ignore pattern %q: %v", pat, err)
+		}
+	}
+	return age, nil
+}
+
+func runCache(ctx context.Context, app *App, opts cacheOptions) error {
+	minAge, err := opts.validate()
+	if err != nil {
+		return err
+	}
+	cfg, err := app.config()
+	if err != nil {
+		return err
+	}
+	h, err := alpm.Open(cfg)
+	if err != nil {
+		return err
+	}
+	// File lists are not needed; the backup entries of the few packages
+	// whose .pacnew merge base is at stake are read on demand.
+	db, err := h.LoadWith(alpm.LoadOptions{Files: false})
+	h.Close()
+	if err != nil {
+		return err
+	}
+	for _, e := range db.Errors {
+		fmt.Fprintf(app.Stderr, "pactidy: warning: %s\n", e.Error())
+	}
+	allow, err := app.allowlist()
+	if err != nil {
+		return err
+	}
+
+	dirs := opts.CacheDirs
+	if len(dirs) == 0 {
+		dirs = cfg.CacheDirs
+	}
+	acting := opts.Remove || opts.Move != ""
+	if acting {
+		if err := cache.CheckLock(cfg.DBPath); err != nil {
+			return fmt.Errorf("refusing to change the cache: %w", err)
+		}
+	}
+	l, err := cache.Scan(dirs)
+	if err != nil {
+		return err
+	}
+	o := cache.Options{
+		Keep: opts.Keep, KeepUninstalled: opts.KeepUninstalled, NoKeepInstalled: opts.NoKeepInstalled,
+		Ignore: opts.Ignore, Allow: allow.KeepsPackage, Arch: opts.Arch, MinAge: minAge,
+		Now: app.Now(), Installed: db, Root: cfg.RootDir, DBPath: cfg.DBPath,
+	}
+	plan := cache.NewPlan(l, o)
+	bdirs := defaultBuildCacheDirs(app, cfg)
+	if len(opts.BuildCacheDirs) > 0 {
+		bdirs = nil
+		for _, d := range opts.BuildCacheDirs {
+			bdirs = append(bdirs, cache.BuildCacheDir{Helper: helperOf(d), Path: d})
+		}
+	}
+	var berrs []cache.FileError
+	plan.BuildCaches, berrs = cache.BuildCaches(bdirs, db)
+	plan.Errors = append(plan.Errors, berrs...)
+	rc := toReportCache(plan)
+
+	out := cacheOutput{app: app, opts: opts, cache: rc, plan: plan}
+	if !opts.JSON {
+		if err := report.WriteCacheText(app.Stdout, report.NewStyles(app.useColor()), rc); err != nil {
+			return err
+		}
+	}
+	for _, e := range plan.Errors {
+		out.errors = append(out.errors, report.Error{Path: e.Path, Error: e.Err.Error()})
+		if !opts.JSON {
+			fmt.Fprintf(app.Stderr, "pactidy: %s\n", e.Error())
+		}
+	}
+
+	if !acting {
+		if err := out.finish(); err != nil {
+			return err
+		}
+		if plan.Removals > 0 && !opts.JSON {
+			fmt.Fprintf(app.Stderr, "Dry run, nothing changed: --remove deletes these files, --move DIR moves them.\n")
+		}
+		if opts.ExitCode && plan.Removals > 0 {
+			return errFindings
+		}
+		return nil
+	}
+
+	res, aerr := cache.Apply(ctx, plan, cache.Action{MoveTo: opts.Move})
+	out.result = res
+	denied := false
+	for _, f := range res.Failed {
+		msg := f.Err.Error()
+		if errors.Is(f.Err, fs.ErrPermission) {
+			denied = true
+			msg += " (run pactidy as root to change the cache)"
+		}
+		out.errors = append(out.errors, report.Error{Path: f.Path, Error: msg})
+		if !opts.JSON {
+			fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", report.QuotePath(f.Path), msg)
+		}
+	}
+	if err := out.finish(); err != nil {
+		return err
+	}
+	verb := "removed"
+	if opts.Move != "" {
+		verb = "moved to " + opts.Move
+	}
+	if !opts.JSON {
+		fmt.Fprintf(app.Stdout, "%d %s %s, %s\n", len(res.Done), cachePlural(len(res.Done), "file", "files"), verb, report.HumanBytes(res.Bytes))
+	}
+	switch {
+	case aerr != nil && errors.Is(aerr, context.Canceled):
+		return fmt.Errorf("interrupted after %d of %d files; the others are untouched", len(res.Done)+len(res.Failed), plan.Removals)
+	case aerr != nil:
+		return aerr
+	case len(res.Failed) > 0 && denied:
+		return fmt.Errorf("%d of %d files could not be %s: permission denied; run as root (sudo pactidy cache ...)", len(res.Failed), plan.Removals, strings.SplitN(verb, " ", 2)[0])
+	case len(res.Failed) > 0:
+		return fmt.Errorf("%d of %d files could not be %s", len(res.Failed), plan.Removals, strings.SplitN(verb, " ", 2)[0])
+	}
+	return nil
+}
+
+func helperOf(dir string) string {
+	switch {
+	case strings.Contains(dir, "paru"):
+		return "paru"
+	case strings.Contains(dir, "yay"):
+		return "yay"
+	}
+	return "aur"
+}
+
+func cachePlural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// cacheOutput prints the JSON document of `pactidy cache --json`.
+type cacheOutput struct {
+	app    *App
+	opts   cacheOptions
+	cache  *report.Cache
+	plan   *cache.Plan
+	result *cache.Result
+	errors []report.Error
+}
+
+type cacheJSON struct {
+	SchemaVersion int            `json:"schema_version"`
+	GeneratedAt   string         `json:"generated_at"`
+	Action        string         `json:"action"` // plan, remove or move
+	Cache         *report.Cache  `json:"cache"`
+	Result        *cacheResultJS `json:"result,omitempty"`
+	Errors        []report.Error `json:"errors"`
+}
+
+type cacheResultJS struct {
+	Files   int    `json:"files"`
+	Bytes   int64  `json:"bytes"`
+	Failed  int    `json:"failed"`
+	MovedTo string `json:"moved_to,omitempty"`
+}
+
+func (o *cacheOutput) finish() error {
+	if !o.opts.JSON {
+		return nil
+	}
+	doc := cacheJSON{
+		SchemaVersion: report.SchemaVersion,
+		GeneratedAt:   o.app.Now().UTC().Format(time.RFC3339),
+		Action:        "plan",
+		Cache:         o.cache,
+		Errors:        o.errors,
+	}
+	if doc.Errors == nil {
+		doc.Errors = []report.Error{}
+	}
+	if o.result != nil {
+		doc.Action = "remove"
+		if o.opts.Move != "" {
+			doc.Action = "move"
+		}
+		doc.Result = &cacheResultJS{Files: len(o.result.Done), Bytes: o.result.Bytes, Failed: len(o.result.Failed), MovedTo: o.opts.Move}
+	}
+	enc := json.NewEncoder(o.app.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }

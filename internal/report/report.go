@@ -117,12 +117,20 @@ type Unowned struct {
 
 // Cache is the cache pruning plan.
 type Cache struct {
-	Dirs         []string         `json:"dirs"`
-	Candidates   []CacheCandidate `json:"candidates"`
-	ReclaimBytes int64            `json:"reclaim_bytes"`
+	Dirs       []string         `json:"dirs"`
+	Candidates []CacheCandidate `json:"candidates"`
+	// ReclaimBytes is the sum of the candidates' sizes; a signature is a
+	// candidate of its own ("signature of ..."), so it is counted once.
+	ReclaimBytes int64 `json:"reclaim_bytes"`
+	// Kept are the cache files that stay, with the reason why.
+	Kept []CacheCandidate `json:"kept"`
+	// BuildCaches are AUR helper build directories of packages that are no
+	// longer installed; reported, never removed by pactidy.
+	BuildCaches     []CacheBuild `json:"build_caches"`
+	BuildCacheBytes int64        `json:"build_cache_bytes"`
 }
 
-// CacheCandidate is a cache file the plan would remove.
+// CacheCandidate is a cache file the plan would remove (or, in Kept, keep).
 type CacheCandidate struct {
 	Path    string `json:"path"`
 	Name    string `json:"name"`
@@ -130,6 +138,18 @@ type CacheCandidate struct {
 	Arch    string `json:"arch"`
 	Size    int64  `json:"size"`
 	Reason  string `json:"reason"`
+	// Kind is package, signature, stray_signature, partial, unparseable
+	// or special (a symlink or other non-regular entry).
+	Kind string `json:"kind"`
+}
+
+// CacheBuild is an AUR helper's build directory of a package no longer
+// installed.
+type CacheBuild struct {
+	Helper string `json:"helper"`
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
 }
 
 // Error is a problem with one path; the rest of the report is still valid.

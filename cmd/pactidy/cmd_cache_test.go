@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pactidy/pactidy/alpm"
+	"github.com/pactidy/pactidy/internal/allowlist"
+	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/report"
+	"github.com/pactidy/pactidy/internal/testroot"
+)
+
+var cacheTestNow = time.Now()
+
+func runCacheArgs(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	app := &App{
+		Stdout:     &out,
+		Stderr:     &errb,
+		IsTerminal: func() bool { return false },
+		Now:        func() time.Time { return cacheTestNow },
+		Getenv:     func(string) string { return "" },
+	}
+	cmd := newRootCmd(app)
+	cmd.SetArgs(args)
+	code = exitCode(app, cmd.ExecuteContext(context.Background()))
+	return out.String(), errb.String(), code
+}
+
+// cacheRoot is a root with foo 2.0-1 installed and, in its cache, four
+// versions of foo, two of the uninstalled gone, a signature and a stray
+// signature.
+func cacheRoot(t *testing.T) *testroot.Root {
+	t.Helper()
+	r := testroot.New(t)
+	foo := func(v string) testroot.Pkg {
+		return testroot.Pkg{Name: "foo", Version: v, Files: map[string]string{"usr/share/foo/" + v: strings.Repeat("x", 2000)}}
+	}
+	r.Install(t, foo("2.0-1"))
+	for _, v := range []string{"1.0-1", "1.5-1", "1.8-1", "2.0-1"} {
+		testroot.Build(t, r.CacheDir, foo(v))
+	}
+	for _, v := range []string{"1-1", "2-1"} {
+		testroot.Build(t, r.CacheDir, testroot.Pkg{Name: "gone", Version: v, Arch: "any"})
+	}
+	for _, s := range []string{"foo-1.0-1-any.pkg.tar.zst.sig", "stray-1-1-any.pkg.tar.zst.sig"} {
+		if err := os.WriteFile(filepath.Join(r.CacheDir, s), make([]byte, 310), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-60 * 24 * time.Hour)
+	ents, _ := os.ReadDir(r.CacheDir)
+	for _, e := range ents {
+		if err := os.Chtimes(filepath.Join(r.CacheDir, e.Name()), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+type cacheDoc struct {
+	SchemaVersion int            `json:"schema_version"`
+	GeneratedAt   string         `json:"generated_at"`
+	Action        string         `json:"action"`
+	Cache         report.Cache   `json:"cache"`
+	Errors        []report.Error `json:"errors"`
+	Result        *struct {
+		Files int   `json:"files"`
+		Bytes int64 `json:"bytes"`
+	} `json:"result"`
+}
+
+func decodeCache(t *testing.T, out string) cacheDoc {
+	t.Helper()
+	var d cacheDoc
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	return d
+}
+
+func baseNames(cs []report.CacheCandidate) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, filepath.Base(c.Path))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestCacheCommandJSON(t *testing.T) {
+	r := cacheRoot(t)
+	out, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--json", "--keep", "1")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	d := decodeCache(t, out)
+	if d.SchemaVersion != 1 || d.Action != "plan" || d.Errors == nil || d.GeneratedAt == "" {
+		t.Errorf("document %+v", d)
+	}
+	if len(d.Cache.Dirs) != 1 || d.Cache.Dirs[0] != r.CacheDir {
+		t.Errorf("dirs %q, want [%s]", d.Cache.Dirs, r.CacheDir)
+	}
+	want := []string{"foo-1.0-1-any.pkg.tar.zst", "foo-1.0-1-any.pkg.tar.zst.sig", "foo-1.5-1-any.pkg.tar.zst", "foo-1.8-1-any.pkg.tar.zst",
+		"gone-1-1-any.pkg.tar.zst", "stray-1-1-any.pkg.tar.zst.sig"}
+	if got := baseNames(d.Cache.Candidates); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("candidates %q, want %q", got, want)
+	}
+	var sum int64
+	for _, c := range d.Cache.Candidates {
+		if !filepath.IsAbs(c.Path) || c.Reason == "" || c.Kind == "" {
+			t.Errorf("candidate %+v", c)
+		}
+		fi, err := os.Stat(c.Path)
+		if err != nil || fi.Size() != c.Size {
+			t.Errorf("%s: %v, size %d", c.Path, err, c.Size)
+		}
+		sum += c.Size
+	}
+	if sum != d.Cache.ReclaimBytes {
+		t.Errorf("reclaim_bytes %d, candidates sum to %d", d.Cache.ReclaimBytes, sum)
+	}
+	if got := baseNames(d.Cache.Kept); strings.Join(got, " ") != "foo-2.0-1-any.pkg.tar.zst gone-2-1-any.pkg.tar.zst" {
+		t.Errorf("kept %q", got)
+	}
+	// The document's keys, as the contract names them.
+	var raw map[string]map[string]json.RawMessage
+	json.Unmarshal([]byte(strings.Replace(out, `"schema_version": 1,`, "", 1)), &raw)
+	for _, k := range []string{"dirs", "candidates", "reclaim_bytes"} {
+		if _, ok := raw["cache"][k]; !ok {
+			t.Errorf("cache has no %q", k)
+		}
+	}
+}
+
+func TestCacheCommandText(t *testing.T) {
+	r := cacheRoot(t)
+	out, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--keep", "1", "--exit-code")
+	if code != exitFindings {
+		t.Fatalf("exit %d, want %d: %s", code, exitFindings, stderr)
+	}
+	for _, w := range []string{
+		"Package cache (6 files,",
+		"foo any", "keep    2.0-1", "remove  1.8-1", "remove  1.0-1 +sig", "older than the newest version",
+		"gone any", "not installed; older than the newest version",
+		"stray-1-1-any.pkg.tar.zst.sig", "signature without its package file",
+		"Total reclaimable:",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	if !strings.Contains(stderr, "Dry run") {
+		t.Errorf("stderr %q", stderr)
+	}
+	for _, n := range []string{"foo-1.0-1-any.pkg.tar.zst", "stray-1-1-any.pkg.tar.zst.sig"} {
+		if _, err := os.Stat(filepath.Join(r.CacheDir, n)); err != nil {
+			t.Errorf("dry run touched %s", n)
+		}
+	}
+}
+
+func TestCacheCommandRemove(t *testing.T) {
+	r := cacheRoot(t)
+	out, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--keep", "1", "--keep-uninstalled", "0", "--remove")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "7 files removed") {
+		t.Errorf("output %q", out)
+	}
+	ents, _ := os.ReadDir(r.CacheDir)
+	var left []string
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, " ") != "foo-2.0-1-any.pkg.tar.zst" {
+		t.Errorf("left in the cache: %q", left)
+	}
+}
+
+func TestCacheCommandMove(t *testing.T) {
+	r := cacheRoot(t)
+	dest := t.TempDir()
+	out, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--keep", "3", "--move", dest, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	d := decodeCache(t, out)
+	if d.Action != "move" || d.Result == nil || d.Result.Files != 3 || d.Result.Bytes != d.Cache.ReclaimBytes {
+		t.Errorf("result %+v of %+v", d.Result, d.Cache.Candidates)
+	}
+	for _, n := range []string{"foo-1.0-1-any.pkg.tar.zst", "foo-1.0-1-any.pkg.tar.zst.sig", "stray-1-1-any.pkg.tar.zst.sig"} {
+		if _, err := os.Stat(filepath.Join(dest, n)); err != nil {
+			t.Errorf("%s not moved: %v", n, err)
+		}
+	}
+}
+
+func TestCacheCommandRefusesWhilePacmanRuns(t *testing.T) {
+	r := cacheRoot(t)
+	lock := filepath.Join(r.DBPath, "db.lck")
+	if err := os.WriteFile(lock, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--keep", "0", "--remove")
+	if code != exitFailure || !strings.Contains(stderr, lock) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(r.CacheDir, "foo-1.0-1-any.pkg.tar.zst")); err != nil {
+		t.Error("a file was removed while pacman held its lock")
+	}
+	// A dry run is fine.
+	if _, stderr, code := runCacheArgs(t, "--config", r.Config, "cache"); code != exitOK {
+		t.Errorf("dry run: exit %d, %s", code, stderr)
+	}
+}
+
+func TestCacheCommandUsageErrors(t *testing.T) {
+	r := cacheRoot(t)
+	for _, args := range [][]string{
+		{"--keep", "-1"},
+		{"--keep-uninstalled", "-2"},
+		{"--remove", "--move", "/tmp"},
+		{"--min-age", "thirty days"},
+		{"--ignore", "[x"},
+		{"extra"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, stderr, code := runCacheArgs(t, append([]string{"--config", r.Config, "cache"}, args...)...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d: %s", code, exitUsage, stderr)
+			}
+		})
+	}
+	missing := filepath.Join(t.TempDir(), "nope")
+	_, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--cachedir", missing)
+	if code != exitFailure || !strings.Contains(stderr, missing) {
+		t.Errorf("missing cache dir: exit %d, %q", code, stderr)
+	}
+}
+
+func TestCacheCommandOptions(t *testing.T) {
+	r := cacheRoot(t)
+	second := t.TempDir()
+	testroot.Build(t, second, testroot.Pkg{Name: "foo", Version: "1.9-1"})
+	old := time.Now().Add(-60 * 24 * time.Hour)
+	os.Chtimes(filepath.Join(second, "foo-1.9-1-any.pkg.tar.zst"), old, old)
+	recent := filepath.Join(r.CacheDir, "foo-1.5-1-any.pkg.tar.zst")
+	os.Chtimes(recent, time.Now(), time.Now())
+	builds := t.TempDir()
+	for _, d := range []string{"foo/src", "removed-long-ago/src"} {
+		os.MkdirAll(filepath.Join(builds, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(builds, "removed-long-ago/src/big"), make([]byte, 4096), 0o644)
+
+	out, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--json", "--cachedir", r.CacheDir, "--cachedir", second,
+		"--keep", "1", "--ignore", "gone", "--min-age", "2w", "--arch", "any", "--build-cache", builds)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	d := decodeCache(t, out)
+	want := []string{"foo-1.0-1-any.pkg.tar.zst", "foo-1.0-1-any.pkg.tar.zst.sig", "foo-1.8-1-any.pkg.tar.zst", "foo-1.9-1-any.pkg.tar.zst", "stray-1-1-any.pkg.tar.zst.sig"}
+	if got := baseNames(d.Cache.Candidates); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("candidates %q, want %q", got, want)
+	}
+	if len(d.Cache.BuildCaches) != 1 || d.Cache.BuildCaches[0].Name != "removed-long-ago" || d.Cache.BuildCaches[0].Size != 4096 || d.Cache.BuildCacheBytes != 4096 {
+		t.Errorf("build caches %+v", d.Cache.BuildCaches)
+	}
+}
+
+// The report's cache section is the plan at default settings, with the
+// allowlist's packages kept.
+func TestCollectCache(t *testing.T) {
+	r := cacheRoot(t)
+	cfg, err := conf.Load(r.Config, conf.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := alpm.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := h.Load()
+	h.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One more version of foo so that the default keep of 3 removes one.
+	testroot.Build(t, r.CacheDir, testroot.Pkg{Name: "foo", Version: "0.1-1"})
+	app := &App{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Now: time.Now, Getenv: func(string) string { return "" }}
+	rep := &report.Report{}
+	if err := collectCache(context.Background(), app, cfg, db, &allowlist.List{}, rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Cache == nil {
+		t.Fatal("no cache section")
+	}
+	want := "foo-0.1-1-any.pkg.tar.zst foo-1.0-1-any.pkg.tar.zst foo-1.0-1-any.pkg.tar.zst.sig stray-1-1-any.pkg.tar.zst.sig"
+	if got := strings.Join(baseNames(rep.Cache.Candidates), " "); got != want {
+		t.Errorf("candidates %q, want %q", got, want)
+	}
+	var text bytes.Buffer
+	if err := report.NewText(report.NewStyles(false)).Print(&text, &report.Report{Sections: []string{report.SectionCache}, Cache: rep.Cache}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "Package cache (4 files,") {
+		t.Errorf("report text:\n%s", text.String())
+	}
+}
