@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Sample is one timed run.
+type Sample struct {
+	WallNS    int64 `json:"wall_ns"`
+	MaxRSSKiB int64 `json:"maxrss_kib"`
+}
+
+// Measured is a command with its samples.
+type Measured struct {
+	*Command
+	Samples []Sample `json:"samples"`
+	// Error is set when the command failed; it is then not timed further.
+	Error string `json:"error,omitempty"`
+	// Output summarizes what the warm-up run printed.
+	Output string `json:"output,omitempty"`
+}
+
+// Stats are the figures of a measured command.
+type Stats struct {
+	MedianNS   int64 `json:"median_ns"`
+	MinNS      int64 `json:"min_ns"`
+	MaxNS      int64 `json:"max_ns"`
+	PeakRSSKiB int64 `json:"peak_rss_kib"`
+}
+
+func (m *Measured) Stats() (Stats, bool) {
+	if m == nil || m.Error != "" || len(m.Samples) == 0 {
+		return Stats{}, false
+	}
+	walls := make([]int64, len(m.Samples))
+	var st Stats
+	for i, s := range m.Samples {
+		walls[i] = s.WallNS
+		st.PeakRSSKiB = max(st.PeakRSSKiB, s.MaxRSSKiB)
+	}
+	slices.Sort(walls)
+	st.MinNS, st.MaxNS = walls[0], walls[len(walls)-1]
+	if n := len(walls); n%2 == 1 {
+		st.MedianNS = walls[n/2]
+	} else {
+		st.MedianNS = (walls[n/2-1] + walls[n/2]) / 2
+	}
+	return st, true
+}
+
+// measure runs every command once untimed (warming the page cache and
+// checking that it works), then reps rounds of all commands in turn, so
+// that drift on a noisy machine spreads over all of them alike.
+func measure(ctx context.Context, cmds []*Command, reps int, logf func(string, ...any)) ([]*Measured, error) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer devnull.Close()
+	out := make([]*Measured, len(cmds))
+	for i, c := range cmds {
+		m := &Measured{Command: c}
+		out[i] = m
+		var stdout bytes.Buffer
+		if _, err := runOnce(ctx, c, &stdout); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			m.Error = err.Error()
+			logf("  %s: n/a (%s)", c.ID, m.Error)
+			continue
+		}
+		if c.Summarize != nil {
+			m.Output = c.Summarize(stdout.Bytes())
+		}
+	}
+	for rep := range reps {
+		logf("  round %d/%d", rep+1, reps)
+		for _, m := range out {
+			if m.Error != "" {
+				continue
+			}
+			s, err := runOnce(ctx, m.Command, devnull)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				m.Error = err.Error()
+				continue
+			}
+			m.Samples = append(m.Samples, s)
+		}
+	}
+	return out, nil
+}
+
+// runOnce runs c as a subprocess: the wall time of the process and its
+// peak resident set size.
+func runOnce(ctx context.Context, c *Command, stdout io.Writer) (Sample, error) {
+	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "NO_COLOR=1")
+	cmd.Stdout = stdout
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || !slices.Contains(c.OK, ee.ExitCode()) {
+			msg := firstLine(stderr.String())
+			if msg == "" {
+				return Sample{}, fmt.Errorf("error: %v", err)
+			}
+			return Sample{}, fmt.Errorf("error: %v: %s", err, msg)
+		}
+	}
+	s := Sample{WallNS: wall.Nanoseconds()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.MaxRSSKiB = ru.Maxrss
+	}
+	return s, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
