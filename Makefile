@@ -39,5 +39,17 @@ test: deps vet fmt-check unit
 demo: build
 	@bash scripts/demo.sh
 
+# Benchmarks (minutes; not part of make test). The harness times pactidy
+# against pacman, fd, find and ls on generated roots cached in .bench/roots
+# and writes .bench/results/latest.{md,json}; see BENCHMARKS.md.
+BENCH_ARGS ?= -sizes small,large,db5k,xlarge -reps 5
+bench: build
+	$(GO) run ./bench $(BENCH_ARGS) -pactidy bin/pactidy -out .bench/results
+	@$(MAKE) --no-print-directory bench-micro
+
+.PHONY: bench-micro
+bench-micro: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./scan/ ./cache/ ./internal/vercmp/
+
 clean:
 	rm -rf bin
