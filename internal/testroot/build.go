@@ -313,13 +313,16 @@ func archive(stage, out string, mtime int64) error {
 		return err
 	}
 
-	tarArgs := append([]string{"--no-fflags", "--no-read-sparse", "--zstd", "-cnf", "-"}, rootOwner...)
+	// The archive goes straight to its file: with "-f -" bsdtar pads the
+	// compressed stream with zeros to a whole 10240-byte block, and libalpm
+	// then rejects the package ("Zstd decompression failed: Unknown frame
+	// descriptor").
+	tarArgs := append([]string{"--no-fflags", "--no-read-sparse", "--zstd", "-cnf", out}, rootOwner...)
 	tarArgs = append(tarArgs, "--null", "--files-from", "-")
-	data, err := bsdtar(stage, list(append([]string{".MTREE", ".PKGINFO"}, entries...)...), tarArgs...)
-	if err != nil {
+	if _, err := bsdtar(stage, list(append([]string{".MTREE", ".PKGINFO"}, entries...)...), tarArgs...); err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(out), err)
 	}
-	return os.WriteFile(out, data, 0o644)
+	return nil
 }
 
 func bsdtar(dir string, stdin *bytes.Reader, args ...string) ([]byte, error) {

@@ -28,6 +28,11 @@ import (
 // Config, the log file and the hook and gnupg directories are inside Dir but
 // owned by no package, so an unowned-file scan of Dir reports them (as it
 // would report a hand-made file on a real system).
+//
+// pacman 6.0.2 reads hooks from HookDir and from Dir/usr/share/libalpm/hooks
+// (the system hook directory, taken relative to the root), never from the
+// host's; a test package that ships a .hook there makes later transactions
+// run it.
 type Root struct {
 	Dir      string
 	DBPath   string
@@ -38,9 +43,9 @@ type Root struct {
 	HookDir  string
 	GPGDir   string
 
-	base  string
-	conf  config
-	fake  string // fakeroot state file when not running as root
+	base string
+	conf config
+	fake string // fakeroot state file when not running as root
 }
 
 // Option configures New.
@@ -225,7 +230,7 @@ func (r *Root) requirePrivilege(t testing.TB) {
 
 // AddRepo builds pkgs into a repository directory, runs repo-add for
 // NAME.db.tar.gz, adds [name] with a file:// Server to pacman.conf and runs
-// pacman -Sy, so that DBPath/sync/NAME.db exists. Adding to the same name
+// pacman -Syy, so that DBPath/sync/NAME.db exists. Adding to the same name
 // again adds packages to that repository.
 func (r *Root) AddRepo(t testing.TB, name string, pkgs ...Pkg) {
 	t.Helper()
@@ -256,7 +261,9 @@ func (r *Root) AddRepo(t testing.TB, name string, pkgs ...Pkg) {
 		r.conf.repos = append(r.conf.repos, repo{name: name, dir: dir})
 		r.writeConfig(t)
 	}
-	r.Pacman(t, "-Sy")
+	// -Syy: a plain -Sy compares modification times and calls a database
+	// rewritten within the same second as the last sync up to date.
+	r.Pacman(t, "-Syy")
 }
 
 // Pacman runs the real pacman on this root with --config, --root and
@@ -304,4 +311,21 @@ func (r *Root) Command(args ...string) *exec.Cmd {
 	}
 	cmd.Env = cEnv()
 	return cmd
+}
+
+// Open returns a Root for a generated tree, to run pacman on it. Its PkgDir
+// is empty: build packages with Build into a directory of your own.
+func Open(res GenResult) *Root {
+	c := newConfig(res.Root)
+	return &Root{
+		Dir:      res.Root,
+		DBPath:   res.DBPath,
+		CacheDir: res.CacheDir,
+		Config:   res.Config,
+		LogFile:  c.logFile,
+		HookDir:  c.hookDir,
+		GPGDir:   c.gpgDir,
+		base:     filepath.Dir(res.Root),
+		conf:     c,
+	}
 }
