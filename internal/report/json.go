@@ -71,6 +71,8 @@ func (jsonPrinter) Print(w io.Writer, rep *Report) error {
 		}
 		c.Dirs = nonNil(c.Dirs)
 		c.Candidates = nonNil(c.Candidates)
+		c.Kept = nonNil(c.Kept)
+		c.BuildCaches = nonNil(c.BuildCaches)
 		out.Cache = &c
 	}
 	enc := json.NewEncoder(w)

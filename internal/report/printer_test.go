@@ -60,6 +60,13 @@ func TestJSONContract(t *testing.T) {
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("orphan = %#v\nwant %#v", o, want)
 	}
+	rep := sampleReport()
+	rep.Sections = append(rep.Sections, SectionCache)
+	var cb bytes.Buffer
+	NewJSON().Print(&cb, rep)
+	if !strings.Contains(cb.String(), `"candidates": []`) || !strings.Contains(cb.String(), `"kept": []`) || strings.Contains(cb.String(), "null") {
+		t.Errorf("cache section with nulls:\n%s", cb.String())
+	}
 	var back Report
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Pacfiles[1].Package != "" || back.MissingFiles[1].Path != "/usr/share/bad\nname" {
 		t.Errorf("round trip: %v %+v", err, back)
