@@ -48,7 +48,12 @@ type Result struct {
 	Done   []File // removed or moved
 	Bytes  int64  // their size
 	Failed []FileError
+	// Skipped are candidates deliberately left alone: download-*
+	// directories are removed, never moved.
+	Skipped []FileError
 }
+
+var errNotMoved = errors.New("partial download directory left in place; --remove deletes it")
 
 // ErrNotPlanned is returned for a file that changed after planning.
 var ErrNotPlanned = errors.New("changed since the plan was made; not touched")
@@ -97,6 +102,10 @@ func Apply(ctx context.Context, plan *Plan, a Action) (*Result, error) {
 			i++
 		}
 		for _, f := range unit {
+			if f.IsDir && a.MoveTo != "" {
+				res.Skipped = append(res.Skipped, FileError{Path: f.Path, Err: errNotMoved})
+				continue
+			}
 			err := applyOne(f, a, dirs)
 			if a.Progress != nil {
 				a.Progress(f, err)
@@ -134,7 +143,7 @@ func applyOne(f File, a Action, dirs map[string]bool) error {
 			return ErrNotPlanned
 		}
 		if a.MoveTo != "" {
-			return errors.New("partial download directory not moved; --remove deletes it")
+			return errNotMoved
 		}
 		return removeDownloadDir(f.Path)
 	}

@@ -322,3 +322,21 @@ func TestCheckLock(t *testing.T) {
 		t.Errorf("CheckLock = %v", err)
 	}
 }
+
+func TestApplyMoveLeavesDownloadDirs(t *testing.T) {
+	dir := t.TempDir()
+	dl := filepath.Join(dir, "download-XyZ")
+	if err := os.Mkdir(dl, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(dl, old, old); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cache.Apply(context.Background(), planDir(t, dir), cache.Action{MoveTo: t.TempDir()})
+	if err != nil || len(res.Failed) != 0 || len(res.Skipped) != 1 || len(res.Done) != 0 {
+		t.Fatalf("Apply: %v, %+v", err, res)
+	}
+	if !exists(dl) {
+		t.Error("download directory removed by a move")
+	}
+}

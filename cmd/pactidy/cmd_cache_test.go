@@ -317,3 +317,38 @@ func TestCollectCache(t *testing.T) {
 		t.Errorf("report text:\n%s", text.String())
 	}
 }
+
+// The command loads the database without file lists; the backup entries of
+// a package with a pending .pacnew are read on demand, and the version
+// before the installed one stays as pacdiff's merge base.
+func TestCacheCommandKeepsPacnewMergeBase(t *testing.T) {
+	r := testroot.New(t)
+	cfgPkg := func(v string) testroot.Pkg {
+		return testroot.Pkg{Name: "cfg-pkg", Version: v, Backup: []string{"etc/cfg-pkg.conf"},
+			Files: map[string]string{"etc/cfg-pkg.conf": "v = " + v + "\n"}}
+	}
+	r.Install(t, cfgPkg("3.0-1"))
+	if err := os.WriteFile(r.Path("etc/cfg-pkg.conf.pacnew"), []byte("new\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"1.0-1", "2.0-1", "3.0-1"} {
+		testroot.Build(t, r.CacheDir, cfgPkg(v))
+	}
+	out, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--json", "--keep", "1")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	d := decodeCache(t, out)
+	if got := strings.Join(baseNames(d.Cache.Candidates), " "); got != "cfg-pkg-1.0-1-any.pkg.tar.zst" {
+		t.Errorf("candidates %q", got)
+	}
+	found := false
+	for _, k := range d.Cache.Kept {
+		if filepath.Base(k.Path) == "cfg-pkg-2.0-1-any.pkg.tar.zst" {
+			found = k.Reason == "merge base for /etc/cfg-pkg.conf.pacnew (pacdiff)"
+		}
+	}
+	if !found {
+		t.Errorf("2.0-1 not kept as merge base: %+v", d.Cache.Kept)
+	}
+}
