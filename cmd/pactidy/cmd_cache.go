@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -124,7 +125,16 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 
 	dirs := opts.CacheDirs
 	if len(dirs) == 0 {
-		dirs = cfg.CacheDirs
+		// pacman.conf may name a cache directory that was never created:
+		// nothing to prune there. A --cachedir that does not exist is an
+		// error (Scan reports it).
+		for _, d := range cfg.CacheDirs {
+			if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(app.Stderr, "pactidy: warning: cache directory %s (CacheDir of %s) does not exist\n", report.QuotePath(d), cfg.File)
+				continue
+			}
+			dirs = append(dirs, d)
+		}
 	}
 	acting := opts.Remove || opts.Move != ""
 	if acting {

@@ -352,3 +352,16 @@ func TestCacheCommandKeepsPacnewMergeBase(t *testing.T) {
 		t.Errorf("2.0-1 not kept as merge base: %+v", d.Cache.Kept)
 	}
 }
+
+func TestCacheCommandSkipsMissingConfiguredDir(t *testing.T) {
+	r := testroot.New(t, testroot.WithExtraConfig("CacheDir = "+filepath.Join(t.TempDir(), "never-created")))
+	r.Install(t, testroot.Pkg{Name: "foo", Version: "1-1"})
+	testroot.Build(t, r.CacheDir, testroot.Pkg{Name: "foo", Version: "1-1"})
+	out, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--json")
+	if code != exitOK || !strings.Contains(stderr, "never-created") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if d := decodeCache(t, out); len(d.Cache.Dirs) != 1 || len(d.Cache.Kept) != 1 {
+		t.Errorf("plan %+v", d.Cache)
+	}
+}
