@@ -19,7 +19,7 @@ type Rule struct {
 }
 
 type ruleCtx struct {
-	owned   OwnedSet
+	owned   *OwnedSet
 	kernels map[string]bool
 }
 
@@ -91,7 +91,7 @@ func CheckRules(disabled []string) error {
 	return err
 }
 
-func (s *ruleSet) bind(owned OwnedSet, kernels map[string]bool) *ruleSet {
+func (s *ruleSet) bind(owned *OwnedSet, kernels map[string]bool) *ruleSet {
 	return &ruleSet{rules: s.rules, ctx: &ruleCtx{owned: owned, kernels: kernels}}
 }
 
@@ -108,7 +108,7 @@ func (s *ruleSet) match(rel, typ string) string {
 // MatchRule is the rule check as the walk does it, for callers that test
 // single paths: rel is relative to the root without leading or trailing
 // '/'. It returns the hiding rule's name or "".
-func MatchRule(db *pkg.DB, owned OwnedSet, disabled []string, rel, typ string) (string, error) {
+func MatchRule(db *pkg.DB, owned *OwnedSet, disabled []string, rel, typ string) (string, error) {
 	s, err := newRuleSet(disabled)
 	if err != nil {
 		return "", err

@@ -157,50 +157,95 @@ func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult,
 
 // OwnedSet holds every path an installed package owns, relative to the
 // root, without the trailing '/' of directories, plus every ancestor
-// directory of an owned path (a package need not list them all). The
+// directory of an owned path (a package need not list them all).
+//
+// It is indexed by directory: the walk looks its directory up once and
+// then checks each entry's name in a small per-directory set, which stays
+// in the CPU cache, instead of probing one big map with full paths. The
 // strings are the database's own: the set adds map entries, not copies.
-type OwnedSet map[string]struct{}
+type OwnedSet struct {
+	dirs map[string]ownedDir
+	n    int
+}
+
+// ownedDir is the set of owned names in one directory.
+type ownedDir map[string]struct{}
 
 // NewOwnedSet indexes the file lists of db.
-func NewOwnedSet(db *pkg.DB) OwnedSet {
-	n := 0
-	for _, p := range db.Packages {
-		n += len(p.Files)
-	}
-	m := make(OwnedSet, n)
+func NewOwnedSet(db *pkg.DB) *OwnedSet {
+	s := &OwnedSet{dirs: make(map[string]ownedDir, 1024)}
+	var lastDir string
+	var last ownedDir
 	for _, p := range db.Packages {
 		for _, f := range p.Files {
-			m.add(f)
+			f = strings.TrimRight(f, "/")
+			dir, name := splitRel(f)
+			if name == "" {
+				continue
+			}
+			// File lists are sorted, so most files share the previous
+			// file's directory.
+			if last == nil || dir != lastDir {
+				lastDir, last = dir, s.dir(dir)
+			}
+			if _, ok := last[name]; !ok {
+				last[name] = struct{}{}
+				s.n++
+			}
 		}
 	}
-	return m
+	return s
 }
 
-func (m OwnedSet) add(f string) {
-	f = strings.TrimRight(f, "/")
-	for f != "" {
-		if _, ok := m[f]; ok {
-			// Its ancestors were added with it.
-			return
-		}
-		m[f] = struct{}{}
-		i := strings.LastIndexByte(f, '/')
-		if i < 0 {
-			return
-		}
-		f = f[:i]
-	}
+// OwnedSetOf builds a set from paths relative to the root (as pacman
+// -Qlq prints them after the root prefix; directories may end with '/').
+func OwnedSetOf(paths []string) *OwnedSet {
+	return NewOwnedSet(pkg.NewDB([]*pkg.Package{{Name: "-", Files: paths}}))
 }
+
+// dir returns the set of dir, creating it and making dir itself owned in
+// its parent (and so on up) when it is new.
+func (s *OwnedSet) dir(dir string) ownedDir {
+	if d, ok := s.dirs[dir]; ok {
+		return d
+	}
+	d := make(ownedDir, 4)
+	s.dirs[dir] = d
+	if dir != "" {
+		pdir, name := splitRel(dir)
+		p := s.dir(pdir)
+		if _, ok := p[name]; !ok {
+			p[name] = struct{}{}
+			s.n++
+		}
+	}
+	return d
+}
+
+func splitRel(rel string) (dir, name string) {
+	i := strings.LastIndexByte(rel, '/')
+	if i < 0 {
+		return "", rel
+	}
+	return rel[:i], rel[i+1:]
+}
+
+// Len is the number of owned paths, ancestors included.
+func (s *OwnedSet) Len() int { return s.n }
 
 // Has reports whether rel (no leading or trailing '/') is owned.
-func (m OwnedSet) Has(rel string) bool {
-	_, ok := m[rel]
-	return ok
+func (s *OwnedSet) Has(rel string) bool {
+	dir, name := splitRel(rel)
+	_, ok := s.dirs[dir][name]
+	return ok && name != ""
 }
 
-// hasBytes is Has without allocating.
-func (m OwnedSet) hasBytes(rel []byte) bool {
-	_, ok := m[string(rel)]
+// children returns the owned names in the directory rel (nil if none).
+func (s *OwnedSet) children(rel string) ownedDir { return s.dirs[rel] }
+
+// hasName is a lookup that does not allocate.
+func (d ownedDir) hasName(name []byte) bool {
+	_, ok := d[string(name)]
 	return ok
 }
 

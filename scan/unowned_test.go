@@ -176,12 +176,12 @@ func loadDB(t testing.TB, config, root, dbpath string) *pkg.DB {
 // root minus the set from pacman -Qlq, then rules and allowlist per path,
 // then collapse of fully reportable directories.
 func oracle(t testing.TB, root string, db *pkg.DB, qlq []string, allow *allowlist.List, excludes []string) ([]UnownedEntry, []string) {
-	owned := OwnedSet{}
+	var rels []string
 	for _, l := range qlq {
 		// pacman prints paths with the root in front.
-		l = strings.TrimPrefix(strings.TrimPrefix(l, root), "/")
-		owned[strings.TrimSuffix(l, "/")] = struct{}{}
+		rels = append(rels, strings.TrimPrefix(strings.TrimPrefix(l, root), "/"))
 	}
+	owned := OwnedSetOf(rels)
 	excl := map[string]bool{}
 	for _, e := range excludes {
 		excl[strings.Trim(e, "/")] = true
@@ -225,8 +225,7 @@ func oracle(t testing.TB, root string, db *pkg.DB, qlq []string, allow *allowlis
 		if in.dir && (excl[rel] || rel == "lost+found") {
 			return filepath.SkipDir
 		}
-		_, isOwned := owned[rel]
-		if isOwned {
+		if owned.Has(rel) {
 			return nil
 		}
 		sp := "/" + rel

@@ -29,7 +29,7 @@ type devIno struct{ dev, ino uint64 }
 type walker struct {
 	ctx        context.Context
 	root       string // real path without trailing '/' ("" for "/")
-	owned      OwnedSet
+	owned      *OwnedSet
 	excl       *excludes
 	mounts     mountPlan
 	rules      *ruleSet
@@ -37,10 +37,13 @@ type walker struct {
 	installed  func(string) bool
 	showHidden bool
 
-	mu     sync.Mutex
-	cond   *sync.Cond
-	queue  []*walkNode
-	active int
+	mu    sync.Mutex
+	cond  *sync.Cond
+	queue []*walkNode
+	// outstanding counts directories not listed yet; waiting counts
+	// workers blocked in pop.
+	outstanding atomic.Int64
+	waiting     atomic.Int32
 
 	errMu sync.Mutex
 	errs  []pkg.EntryError
@@ -77,10 +80,16 @@ type walkNode struct {
 }
 
 // run walks the tree with n workers and returns the entries and errors.
+//
+// Each worker keeps the directories it finds on a stack of its own and
+// hands half of them to the shared queue only while another worker waits:
+// passing every directory through a shared queue makes the workers sleep
+// and wake all the time and is slower than one worker.
 func (w *walker) run(n int) ([]UnownedEntry, []pkg.EntryError) {
 	w.cond = sync.NewCond(&w.mu)
 	root := &walkNode{}
 	root.pending.Store(1)
+	w.outstanding.Store(1)
 	w.queue = append(w.queue, root)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -88,19 +97,33 @@ func (w *walker) run(n int) ([]UnownedEntry, []pkg.EntryError) {
 		go func() {
 			defer wg.Done()
 			wk := &walkWorker{w: w, buf: make([]byte, 64*1024)}
+			var local []*walkNode
 			for {
-				nd := w.pop()
-				if nd == nil {
+				var nd *walkNode
+				if k := len(local); k > 0 {
+					nd, local = local[k-1], local[:k-1]
+				} else if nd = w.pop(); nd == nil {
 					return
 				}
-				wk.list(nd)
-				w.finish(nd)
-				w.mu.Lock()
-				w.active--
-				if w.active == 0 && len(w.queue) == 0 {
-					w.cond.Broadcast()
+				if w.ctx.Err() == nil {
+					wk.list(nd)
 				}
-				w.mu.Unlock()
+				local = append(local, wk.kids...)
+				wk.kids = wk.kids[:0]
+				w.finish(nd)
+				if w.outstanding.Add(-1) == 0 {
+					w.mu.Lock()
+					w.cond.Broadcast()
+					w.mu.Unlock()
+					continue
+				}
+				if len(local) > 1 && w.waiting.Load() > 0 {
+					// Share the oldest half: directories nearer the top
+					// hold the bigger subtrees.
+					half := len(local) / 2
+					w.push(local[:half])
+					local = append(local[:0], local[half:]...)
+				}
 			}
 		}()
 	}
@@ -108,34 +131,28 @@ func (w *walker) run(n int) ([]UnownedEntry, []pkg.EntryError) {
 	return w.result, w.errs
 }
 
+// pop waits for a shared directory; nil when the walk is over.
 func (w *walker) pop() *walkNode {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for len(w.queue) == 0 && w.active > 0 {
+	for len(w.queue) == 0 && w.outstanding.Load() > 0 {
+		w.waiting.Add(1)
 		w.cond.Wait()
+		w.waiting.Add(-1)
 	}
-	if len(w.queue) == 0 || w.ctx.Err() != nil {
-		w.cond.Broadcast()
+	if len(w.queue) == 0 {
 		return nil
 	}
 	nd := w.queue[len(w.queue)-1]
 	w.queue = w.queue[:len(w.queue)-1]
-	w.active++
 	return nd
 }
 
 func (w *walker) push(nodes []*walkNode) {
-	if len(nodes) == 0 {
-		return
-	}
 	w.mu.Lock()
 	w.queue = append(w.queue, nodes...)
 	w.mu.Unlock()
-	if len(nodes) == 1 {
-		w.cond.Signal()
-	} else {
-		w.cond.Broadcast()
-	}
+	w.cond.Broadcast()
 }
 
 func (w *walker) addErr(sysPath string, err error) {
@@ -235,6 +252,10 @@ func (wk *walkWorker) list(n *walkNode) {
 
 	var acc walkAccum
 	wk.kids = wk.kids[:0]
+	var owned ownedDir
+	if !n.unowned {
+		owned = w.owned.children(n.rel)
+	}
 	for {
 		nr, err := getdents(fd, wk.buf)
 		if err != nil {
@@ -257,7 +278,7 @@ func (wk *walkWorker) list(n *walkNode) {
 			if ino == 0 || (len(name) == 1 && name[0] == '.') || (len(name) == 2 && name[0] == '.' && name[1] == '.') {
 				continue
 			}
-			wk.entry(n, name, typ, &acc)
+			wk.entry(n, owned, name, typ, &acc)
 		}
 	}
 	n.mu.Lock()
@@ -271,8 +292,7 @@ func (wk *walkWorker) list(n *walkNode) {
 			k.pending.Store(1) // its own listing
 		}
 		n.pending.Add(int32(len(wk.kids)))
-		w.push(wk.kids)
-		wk.kids = wk.kids[:0]
+		w.outstanding.Add(int64(len(wk.kids)))
 	}
 }
 
@@ -295,7 +315,7 @@ func (w *walker) visit(k devIno) bool {
 }
 
 // entry judges one directory entry of n.
-func (wk *walkWorker) entry(n *walkNode, name []byte, dtype uint8, acc *walkAccum) {
+func (wk *walkWorker) entry(n *walkNode, owned ownedDir, name []byte, dtype uint8, acc *walkAccum) {
 	w := wk.w
 	wk.key = wk.key[:0]
 	if n.rel != "" {
@@ -321,7 +341,7 @@ func (wk *walkWorker) entry(n *walkNode, name []byte, dtype uint8, acc *walkAccu
 		acc.dirty = true
 		return
 	}
-	if !n.unowned && w.owned.hasBytes(key) {
+	if owned != nil && owned.hasName(name) {
 		if isDir {
 			wk.kids = append(wk.kids, &walkNode{parent: n, rel: string(key)})
 		}
