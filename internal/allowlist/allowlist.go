@@ -13,6 +13,10 @@
 // class, '\' quotes the next character. A match covers the subtree below
 // it; a trailing '/' makes the pattern match directories only.
 //
+// Comments are whole lines only: a '#' after a space inside an entry is an
+// error, so that a trailing remark cannot turn an entry into a pattern
+// that never matches.
+//
 // A line that cannot be read is an error (FILE:LINE: ...), never skipped:
 // a keep-entry that is silently dropped is how data gets deleted.
 package allowlist
@@ -130,6 +134,9 @@ func parseLine(line string) (e Entry, ok bool, err error) {
 		return Entry{}, false, fmt.Errorf("unknown entry %q: want 'path GLOB', 'package NAME' or 'path-if-installed PKG GLOB'", word)
 	}
 	if e.Glob != "" {
+		if i := strings.IndexByte(e.Glob, '#'); i > 0 && (e.Glob[i-1] == ' ' || e.Glob[i-1] == '\t') {
+			return Entry{}, false, fmt.Errorf("%q: comments go on their own line (write [#] for a literal '#' after a space)", e.Glob)
+		}
 		if _, err := compileGlob(e.Glob, componentSyntax); err != nil {
 			return Entry{}, false, fmt.Errorf("bad pattern %q: %w", e.Glob, err)
 		}

@@ -49,6 +49,8 @@ func TestGlobMatch(t *testing.T) {
 		{"/srv/data/", "/srv/data/file", true},
 		{"/srv/data/", "/srv/data/sub/", true},
 		{"/srv/da ta", "/srv/da ta", true},
+		{"/srv/a#b", "/srv/a#b", true},
+		{"/srv/a [#]b", "/srv/a #b", true},
 		{"/srv/\xff*", "/srv/\xffx", true},
 	}
 	for _, tt := range tests {
@@ -105,6 +107,7 @@ func TestParseErrors(t *testing.T) {
 		{"path /usr/../etc\n", "f:1: bad pattern"},
 		{"path /\n", "f:1: bad pattern \"/\": the pattern matches the whole root"},
 		{"path /a\\\n", "f:1: bad pattern"},
+		{"path /opt/x   # keep\n", `f:1: "/opt/x   # keep": comments go on their own line`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
