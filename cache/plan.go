@@ -200,7 +200,6 @@ func (p *planner) plan() *Plan {
 	// Classify. Package files by directory and name, to pair signatures.
 	pkgs := make([]File, 0, len(l.Entries))
 	var sigs, others []File
-	present := make(map[string]int, len(l.Entries)) // dir/name -> index in pkgs, or -1 for a non-package entry
 	for _, e := range l.Entries {
 		dir := l.Dirs[e.Dir]
 		f := File{Path: dir + "/" + e.Name, Dir: dir, Size: e.Size, ModTime: e.ModTime}
@@ -211,7 +210,6 @@ func (p *planner) plan() *Plan {
 			continue
 		case e.Type != 0:
 			f.Kind, f.Reason = Special, "not a regular file, never touched"
-			present[f.Path] = -1
 			others = append(others, f)
 			continue
 		}
@@ -227,11 +225,9 @@ func (p *planner) plan() *Plan {
 		default:
 			if !p.setName(&f, name) {
 				f.Kind, f.Reason = Unparseable, "not a package file name, never removed"
-				present[f.Path] = -1
 				others = append(others, f)
 				continue
 			}
-			present[f.Path] = len(pkgs)
 			pkgs = append(pkgs, f)
 		}
 	}
@@ -260,22 +256,37 @@ func (p *planner) plan() *Plan {
 		p.decide(g, pkgs)
 	}
 
-	// Signatures follow their package; the others are stray.
-	sigOf := make(map[int]int, len(sigs)) // pkgs index -> sigs index
-	var strays []File
+	// Signatures follow their package; the others are stray. Only the
+	// signatures are indexed: they are the smaller set.
+	sigAt := make(map[string]int, len(sigs)) // package path -> index in sigs
 	for i := range sigs {
-		s := &sigs[i]
-		base := strings.TrimSuffix(s.Path, ".sig")
-		j, ok := present[base]
+		sigAt[strings.TrimSuffix(sigs[i].Path, ".sig")] = i
+	}
+	paired := make([]bool, len(sigs))
+	sigOf := make([]int, len(pkgs)) // index in sigs, or -1
+	for i := range pkgs {
+		sigOf[i] = -1
+		if j, ok := sigAt[pkgs[i].Path]; ok {
+			s := &sigs[j]
+			s.Kind, s.Remove, s.Reason = Signature, pkgs[i].Remove, "signature of "+filepath.Base(pkgs[i].Path)
+			sigOf[i], paired[j] = j, true
+		}
+	}
+	var strays []File
+	for _, o := range others {
+		if o.Kind != Special && o.Kind != Unparseable {
+			continue
+		}
+		if j, ok := sigAt[o.Path]; ok {
+			s := &sigs[j]
+			s.Kind, s.Reason = Signature, "signature of "+filepath.Base(o.Path)+", never removed"
+			strays, paired[j] = append(strays, *s), true
+		}
+	}
+	for j := range sigs {
+		s := &sigs[j]
 		switch {
-		case ok && j >= 0:
-			pf := pkgs[j]
-			s.Kind, s.Remove = Signature, pf.Remove
-			s.Reason = "signature of " + filepath.Base(base)
-			sigOf[j] = i
-		case ok:
-			s.Kind, s.Reason = Signature, "signature of "+filepath.Base(base)+", never removed"
-			strays = append(strays, *s)
+		case paired[j]:
 		case s.Name == "":
 			s.Kind, s.Reason = Unparseable, "signature with a name that is not a package file name, never removed"
 			strays = append(strays, *s)
@@ -289,7 +300,7 @@ func (p *planner) plan() *Plan {
 	for _, g := range order {
 		for _, i := range g.files {
 			plan.add(pkgs[i])
-			if j, ok := sigOf[i]; ok {
+			if j := sigOf[i]; j >= 0 {
 				plan.add(sigs[j])
 			}
 		}
