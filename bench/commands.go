@@ -165,7 +165,8 @@ func commands(s Size, r *Root, growth []*Root, t Tools) ([]*Command, []Compariso
 			p := add(&Command{ID: fmt.Sprintf("pactidy-cache-%d", n), Label: "pactidy cache --json", Tool: "pactidy",
 				Argv: pactidy(cr, "cache", "--json", "--cachedir", dir), Summarize: summarizeCache})
 			ls := add(&Command{ID: fmt.Sprintf("ls-cache-%d", n), Label: "ls -f | wc -l", Tool: "sh",
-				Argv: []string{"/bin/sh", "-c", "ls -f " + shellJoin([]string{dir}) + " | wc -l"}, Summarize: summarizeLines})
+				Argv:      []string{"/bin/sh", "-c", "ls -f " + shellJoin([]string{dir}) + " | wc -l"},
+				Summarize: func(out []byte) string { return strings.TrimSpace(string(out)) + " entries" }})
 			rows = append(rows, Comparison{Kind: "cache", What: fmt.Sprintf("cache plan, %s files", thousands(int64(n))), Pactidy: p, Peer: ls, Files: n})
 		}
 	}

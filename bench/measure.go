@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -18,6 +19,10 @@ import (
 type Sample struct {
 	WallNS    int64 `json:"wall_ns"`
 	MaxRSSKiB int64 `json:"maxrss_kib"`
+	// RSSFloorKiB is the harness's own peak RSS when the command started:
+	// Linux reports at least that much for the child (see rssFloor), so a
+	// MaxRSSKiB at the floor means "this much or less".
+	RSSFloorKiB int64 `json:"rss_floor_kib"`
 }
 
 // Measured is a command with its samples.
@@ -36,6 +41,8 @@ type Stats struct {
 	MinNS      int64 `json:"min_ns"`
 	MaxNS      int64 `json:"max_ns"`
 	PeakRSSKiB int64 `json:"peak_rss_kib"`
+	// AtFloor is set when the peak RSS is not above the harness's own.
+	AtFloor bool `json:"rss_at_floor,omitempty"`
 }
 
 func (m *Measured) Stats() (Stats, bool) {
@@ -44,10 +51,13 @@ func (m *Measured) Stats() (Stats, bool) {
 	}
 	walls := make([]int64, len(m.Samples))
 	var st Stats
+	var floor int64
 	for i, s := range m.Samples {
 		walls[i] = s.WallNS
 		st.PeakRSSKiB = max(st.PeakRSSKiB, s.MaxRSSKiB)
+		floor = max(floor, s.RSSFloorKiB)
 	}
+	st.AtFloor = st.PeakRSSKiB <= floor
 	slices.Sort(walls)
 	st.MinNS, st.MaxNS = walls[0], walls[len(walls)-1]
 	if n := len(walls); n%2 == 1 {
@@ -112,6 +122,7 @@ func runOnce(ctx context.Context, c *Command, stdout io.Writer) (Sample, error) 
 	cmd.Stdout = stdout
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	floor := rssFloor()
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
@@ -125,7 +136,7 @@ func runOnce(ctx context.Context, c *Command, stdout io.Writer) (Sample, error) 
 			return Sample{}, fmt.Errorf("error: %v: %s", err, msg)
 		}
 	}
-	s := Sample{WallNS: wall.Nanoseconds()}
+	s := Sample{WallNS: wall.Nanoseconds(), RSSFloorKiB: floor}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.MaxRSSKiB = ru.Maxrss
 	}
@@ -141,4 +152,26 @@ func firstLine(s string) string {
 		s = s[:200] + "..."
 	}
 	return s
+}
+
+// rssFloor lowers the harness's peak RSS to its current size and returns
+// it. Go starts a child with vfork, so the child shares the harness's
+// memory until it execs, and Linux carries that memory's high-water mark
+// into the child's ru_maxrss: without the reset every command would show
+// the harness's own peak (large after generating a root). Writing 5 to
+// clear_refs (Linux 4.0+) resets the mark; if that fails the floor is
+// simply higher.
+func rssFloor() int64 {
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	return procStatusKiB("VmHWM")
+}
+
+// procStatusKiB reads a "Key:  N kB" line of /proc/self/status.
+func procStatusKiB(key string) int64 {
+	var n int64
+	if v := procField("/proc/self/status", key); v != "" {
+		fmt.Sscanf(v, "%d", &n)
+	}
+	return n
 }

@@ -232,7 +232,7 @@ func markdown(res *Results) string {
 	fmt.Fprintf(&b, "## Results %s (%s)\n\n", res.Started.Format("2006-01-02"), res.GitRev)
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs (%s), %s RAM, kernel %s; %s, %s, %s, %s.\n",
 		m.OS, m.NProc, m.CPUModel, m.Memory, m.Kernel, m.GoVersion, m.Pacman, m.Fd, m.Pactidy)
-	fmt.Fprintf(&b, "Median of %d rounds after one warm-up run; commands alternate within each round.\n\n", res.Reps)
+	fmt.Fprintf(&b, "Median, min and max of %d timed runs of each command after one warm-up run; the commands of a size alternate (A B C A B C ...).\n\n", res.Reps)
 	b.WriteString("| size | what | pactidy median | peer median | ratio | min–max (pactidy; peer) | pactidy peak RSS | notes |\n")
 	b.WriteString("| --- | --- | ---: | ---: | ---: | --- | ---: | --- |\n")
 	for _, r := range res.Rows {
@@ -244,6 +244,9 @@ func markdown(res *Results) string {
 		if r.PactidyStats != nil {
 			pm = formatDuration(r.PactidyStats.MedianNS)
 			pr = formatRSS(r.PactidyStats.PeakRSSKiB)
+			if r.PactidyStats.AtFloor {
+				pr = "≤ " + pr
+			}
 			pmm = formatDuration(r.PactidyStats.MinNS) + "–" + formatDuration(r.PactidyStats.MaxNS)
 		} else if r.PactidyError != "" {
 			pm = "n/a (" + mdEscape(r.PactidyError) + ")"
