@@ -15,6 +15,8 @@ import (
 
 	"github.com/pactidy/pactidy/alpm"
 	"github.com/pactidy/pactidy/cache"
+	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/report"
 )
 
@@ -104,25 +106,6 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 	if err != nil {
 		return err
 	}
-	h, err := alpm.Open(cfg)
-	if err != nil {
-		return err
-	}
-	// File lists are not needed; the backup entries of the few packages
-	// whose .pacnew merge base is at stake are read on demand.
-	db, err := h.LoadWith(alpm.LoadOptions{Files: false})
-	h.Close()
-	if err != nil {
-		return err
-	}
-	for _, e := range db.Errors {
-		fmt.Fprintf(app.Stderr, "pactidy: warning: %s\n", e.Error())
-	}
-	allow, err := app.allowlist()
-	if err != nil {
-		return err
-	}
-
 	dirs := opts.CacheDirs
 	if len(dirs) == 0 {
 		// pacman.conf may name a cache directory that was never created:
@@ -142,7 +125,30 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 			return fmt.Errorf("refusing to change the cache: %w", err)
 		}
 	}
-	l, err := cache.Scan(dirs)
+	// Reading the cache directories and the database are independent and
+	// about equally long on a big cache: do them at the same time.
+	type scanned struct {
+		l   *cache.Listing
+		err error
+	}
+	scan := make(chan scanned, 1)
+	go func() {
+		l, err := cache.Scan(dirs)
+		scan <- scanned{l, err}
+	}()
+	db, err := loadInstalled(cfg)
+	sc := <-scan
+	if err != nil {
+		return err
+	}
+	if sc.err != nil {
+		return sc.err
+	}
+	l := sc.l
+	for _, e := range db.Errors {
+		fmt.Fprintf(app.Stderr, "pactidy: warning: %s\n", e.Error())
+	}
+	allow, err := app.allowlist()
 	if err != nil {
 		return err
 	}
@@ -230,6 +236,18 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 		return fmt.Errorf("%d of %d files could not be %s", len(res.Failed), plan.Removals, strings.SplitN(verb, " ", 2)[0])
 	}
 	return nil
+}
+
+// loadInstalled reads the local database without file lists; the backup
+// entries of the few packages whose .pacnew merge base is at stake are read
+// on demand by the planner.
+func loadInstalled(cfg *conf.Config) (*pkg.DB, error) {
+	h, err := alpm.Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	return h.LoadWith(alpm.LoadOptions{Files: false})
 }
 
 func helperOf(dir string) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -363,5 +364,33 @@ func TestCacheCommandSkipsMissingConfiguredDir(t *testing.T) {
 	}
 	if d := decodeCache(t, out); len(d.Cache.Dirs) != 1 || len(d.Cache.Kept) != 1 {
 		t.Errorf("plan %+v", d.Cache)
+	}
+}
+
+// A cache the user may not change: every failure names its file and the
+// run ends with the advice to run as root.
+func TestCacheCommandPermissionDenied(t *testing.T) {
+	r := cacheRoot(t)
+	if os.Geteuid() == 0 {
+		// root passes permission checks; an immutable directory still
+		// refuses unlinking (EPERM).
+		if out, err := exec.Command("chattr", "+i", r.CacheDir).CombinedOutput(); err != nil {
+			t.Skipf("chattr +i: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("chattr", "-i", r.CacheDir).Run() })
+	} else {
+		if err := os.Chmod(r.CacheDir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(r.CacheDir, 0o755) })
+	}
+	_, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--keep", "1", "--remove")
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	for _, w := range []string{filepath.Join(r.CacheDir, "foo-1.0-1-any.pkg.tar.zst") + ": ", "run pactidy as root", "run as root"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
 	}
 }
