@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,8 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -314,11 +317,147 @@ func (o *cacheOutput) finish() error {
 		}
 		doc.Result = &cacheResultJS{Files: len(o.result.Done), Bytes: o.result.Bytes, Failed: len(o.result.Failed), MovedTo: o.opts.Move}
 	}
+	b, err := doc.marshal()
+	if err != nil {
+		return err
+	}
 	// Indented for a person at a terminal; compact for programs, which is
 	// several times faster to write for a big cache.
-	enc := json.NewEncoder(o.app.Stdout)
 	if o.app.IsTerminal() {
-		enc.SetIndent("", "  ")
+		var ind bytes.Buffer
+		if err := json.Indent(&ind, b, "", "  "); err != nil {
+			return err
+		}
+		b = ind.Bytes()
 	}
-	return enc.Encode(doc)
+	_, err = o.app.Stdout.Write(append(b, '\n'))
+	return err
+}
+
+// marshal writes the document as encoding/json would (the test compares
+// them), but the file lists by hand: reflection over tens of thousands of
+// files is most of the time of printing a big plan.
+func (d *cacheJSON) marshal() ([]byte, error) {
+	c := d.Cache
+	small := func(b []byte, key string, v any) ([]byte, error) {
+		j, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, key...)
+		return append(b, j...), nil
+	}
+	b := make([]byte, 0, 256+180*(len(c.Candidates)+len(c.Kept)))
+	b = append(b, `{"schema_version":`...)
+	b = strconv.AppendInt(b, int64(d.SchemaVersion), 10)
+	b = append(b, `,"generated_at":`...)
+	b = appendJSONString(b, d.GeneratedAt)
+	b = append(b, `,"action":`...)
+	b = appendJSONString(b, d.Action)
+	b, err := small(b, `,"cache":{"dirs":`, c.Dirs)
+	if err != nil {
+		return nil, err
+	}
+	b = appendCandidates(append(b, `,"candidates":`...), c.Candidates)
+	b = append(b, `,"reclaim_bytes":`...)
+	b = strconv.AppendInt(b, c.ReclaimBytes, 10)
+	b = appendCandidates(append(b, `,"kept":`...), c.Kept)
+	if b, err = small(b, `,"build_caches":`, c.BuildCaches); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"build_cache_bytes":`...)
+	b = strconv.AppendInt(b, c.BuildCacheBytes, 10)
+	b = append(b, '}')
+	if d.Result != nil {
+		if b, err = small(b, `,"result":`, d.Result); err != nil {
+			return nil, err
+		}
+	}
+	if b, err = small(b, `,"errors":`, d.Errors); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+func appendCandidates(b []byte, list []report.CacheCandidate) []byte {
+	if list == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, c := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"path":`...)
+		b = appendJSONString(b, c.Path)
+		b = append(b, `,"name":`...)
+		b = appendJSONString(b, c.Name)
+		b = append(b, `,"version":`...)
+		b = appendJSONString(b, c.Version)
+		b = append(b, `,"arch":`...)
+		b = appendJSONString(b, c.Arch)
+		b = append(b, `,"size":`...)
+		b = strconv.AppendInt(b, c.Size, 10)
+		b = append(b, `,"reason":`...)
+		b = appendJSONString(b, c.Reason)
+		b = append(b, `,"kind":`...)
+		b = appendJSONString(b, c.Kind)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendJSONString quotes s as encoding/json does: invalid UTF-8 becomes
+// U+FFFD, control characters, <, >, &, U+2028 and U+2029 are escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

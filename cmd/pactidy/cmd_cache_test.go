@@ -394,3 +394,33 @@ func TestCacheCommandPermissionDenied(t *testing.T) {
 		}
 	}
 }
+
+// The hand-written JSON of the cache command is byte for byte what
+// encoding/json writes for the same document, whatever the file names.
+func TestCacheJSONMatchesEncodingJSON(t *testing.T) {
+	odd := []string{"", "plain", "quote\"back\\slash", "new\nline\ttab\rcr\bbs\fff", "\x00\x01\x1f\x7f", "<a&b>", "bad\xffutf8\xc3", "ünïcödé ✓", "line\u2028para\u2029", "\U0001F600"}
+	var cands []report.CacheCandidate
+	for i, s := range odd {
+		cands = append(cands, report.CacheCandidate{Path: "/c/" + s, Name: s, Version: s, Arch: s, Size: int64(i) << 40, Reason: s, Kind: s})
+	}
+	for _, doc := range []cacheJSON{
+		{SchemaVersion: 1, GeneratedAt: "2026-01-02T03:04:05Z", Action: "plan", Errors: []report.Error{},
+			Cache: &report.Cache{Dirs: []string{}, Candidates: []report.CacheCandidate{}, Kept: []report.CacheCandidate{}, BuildCaches: []report.CacheBuild{}}},
+		{SchemaVersion: 1, GeneratedAt: "x", Action: "move", Errors: []report.Error{{Path: "/p\n", Error: "e<"}},
+			Result: &cacheResultJS{Files: 3, Bytes: 9, Failed: 1, MovedTo: "/m"},
+			Cache: &report.Cache{Dirs: odd, Candidates: cands, Kept: cands[:3], ReclaimBytes: 77, BuildCacheBytes: 5,
+				BuildCaches: []report.CacheBuild{{Helper: "yay", Name: "n\"", Path: "/p", Size: 5}}}},
+	} {
+		got, err := doc.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("hand-written JSON differs\n got %s\nwant %s", got, want)
+		}
+	}
+}
