@@ -625,3 +625,60 @@ func TestMountPlan(t *testing.T) {
 		t.Errorf("points = %v", plan.points)
 	}
 }
+
+// TestUnownedGeneratedRoot compares the scan with the oracle on a larger
+// generated root (libalpm database written directly, files on disk), and
+// checks that every planted unowned path is accounted for.
+func TestUnownedGeneratedRoot(t *testing.T) {
+	if _, err := exec.LookPath("pacman"); err != nil {
+		t.Skip("pacman is not installed")
+	}
+	res, err := testroot.Generate(t.TempDir(), testroot.GenSpec{Packages: 150, FilesPerPkg: 20, Unowned: 1500, DepFraction: 0.5, Seed: 3, WriteFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := loadDB(t, res.Config, res.Root, res.DBPath)
+	cmd := exec.Command("pacman", "--config", res.Config, "--root", res.Root, "--dbpath", res.DBPath, "-Qlq")
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pacman -Qlq: %v", err)
+	}
+	qlq := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	got := scanFixture(t, res.Root, db, nil, nil)
+	want, wantErrs := oracle(t, res.Root, db, qlq, nil, DefaultExcludes)
+	if g, w := entriesString(got.Entries), entriesString(want); g != w {
+		t.Fatalf("scan differs from the oracle\n got:\n%s\nwant:\n%s", g, w)
+	}
+	if len(got.Errors) != len(wantErrs) {
+		t.Errorf("errors %v, want %v", got.Errors, wantErrs)
+	}
+	// Every planted path is reported, below a reported directory, hidden
+	// by a rule or outside the scope.
+	reported := map[string]bool{}
+	for _, e := range got.Entries {
+		reported[strings.TrimPrefix(e.Path, "/")] = true
+	}
+	owned := OwnedSetOf(nil)
+	for _, p := range res.UnownedPaths {
+		covered := false
+		for q := strings.TrimSuffix(p, "/"); q != "" && !covered; {
+			covered = reported[q] || reported[q+"/"]
+			i := strings.LastIndexByte(q, '/')
+			if i < 0 {
+				break
+			}
+			q = q[:i]
+		}
+		if !covered {
+			rule, _ := MatchRule(db, owned, nil, strings.TrimSuffix(p, "/"), TypeFile)
+			if rule == "" && !strings.HasPrefix(p, "var/lib/pacman/") && !strings.HasPrefix(p, "var/cache/") && !strings.HasPrefix(p, "var/log/") {
+				t.Errorf("planted %q is not reported", p)
+			}
+		}
+	}
+	if len(got.Entries) == 0 {
+		t.Fatal("nothing reported")
+	}
+	t.Logf("%d planted unowned paths, %d findings after collapsing", len(res.UnownedPaths), len(got.Entries))
+}
