@@ -94,6 +94,7 @@ func (l *Listing) scanDir(dir string) error {
 		}
 	}
 	// lstat is most of the time of a big cache; spread it over the CPUs.
+	dirfd := int(f.Fd())
 	ents := make([]Entry, len(cand))
 	errs := make([]error, len(cand))
 	workers := runtime.GOMAXPROCS(0)
@@ -114,7 +115,7 @@ func (l *Listing) scanDir(dir string) error {
 		go func(lo, hi int) {
 			defer wg.Done()
 			for i := lo; i < hi; i++ {
-				ents[i], errs[i] = statEntry(dir, idx, cand[i])
+				ents[i], errs[i] = statEntry(dirfd, dir, idx, cand[i])
 			}
 		}(lo, hi)
 	}
@@ -133,18 +134,17 @@ func (l *Listing) scanDir(dir string) error {
 
 var errSkip = errors.New("skip")
 
-func statEntry(dir string, idx int, name string) (Entry, error) {
-	full := dir + "/" + name
-	fi, err := os.Lstat(full)
+func statEntry(dirfd int, dir string, idx int, name string) (Entry, error) {
+	typ, size, mtime, err := lstatAt(dirfd, dir, name)
 	if err != nil {
-		return Entry{}, unwrapPath(err)
+		return Entry{}, err
 	}
-	e := Entry{Dir: idx, Name: name, Type: fi.Mode().Type(), Size: fi.Size(), ModTime: fi.ModTime()}
-	if fi.IsDir() {
+	e := Entry{Dir: idx, Name: name, Type: typ, Size: size, ModTime: mtime}
+	if typ.IsDir() {
 		if !strings.HasPrefix(name, downloadPrefix) {
 			return e, errSkip
 		}
-		e.Size, e.ModTime, err = dirUsage(full, e.ModTime)
+		e.Size, e.ModTime, err = dirUsage(dir+"/"+name, e.ModTime)
 	}
 	return e, err
 }
