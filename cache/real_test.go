@@ -224,3 +224,87 @@ func TestRealCachePlan(t *testing.T) {
 		}
 	}
 }
+
+// pacman -Sc (CleanMethod = KeepInstalled) keeps exactly the installed
+// version of each package and nothing of packages that are not installed;
+// --keep 0 --keep-uninstalled 0 is the same policy. The real pacman is the
+// oracle: what it removes from a copy of the cache is what the plan
+// removes (stray signatures aside: pacman never touches a .sig alone).
+func TestKeepZeroMatchesPacmanSc(t *testing.T) {
+	r := testroot.New(t)
+	p := func(name, v string) testroot.Pkg {
+		return testroot.Pkg{Name: name, Version: v, Files: map[string]string{"usr/share/" + name + "/" + v: v}}
+	}
+	r.Install(t, p("foo-bar", "2.0-1"), p("down", "1:1.0-1"))
+	for _, q := range []testroot.Pkg{
+		p("foo-bar", "1.0-1"), p("foo-bar", "2.0-1"), p("foo-bar", "2.0-1.1"), p("foo-bar", "3.0rc1-1"),
+		p("down", "1:1.0-1"), p("down", "1:0.9-1"), p("down", "2.0-1"),
+		p("gone", "1-1"), p("gone", "2-1"),
+	} {
+		testroot.Build(t, r.CacheDir, q)
+	}
+	for _, s := range []string{"foo-bar-1.0-1-any.pkg.tar.zst.sig", "down-1:1.0-1-any.pkg.tar.zst.sig", "gone-2-1-any.pkg.tar.zst.sig"} {
+		if err := os.WriteFile(filepath.Join(r.CacheDir, s), []byte("sig"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listDir := func() map[string]bool {
+		ents, err := os.ReadDir(r.CacheDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, e := range ents {
+			m[e.Name()] = true
+		}
+		return m
+	}
+
+	cfg, err := conf.Load(r.Config, conf.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := alpm.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := h.Load()
+	h.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := cache.Scan([]string{r.CacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cache.DefaultOptions()
+	o.Keep, o.KeepUninstalled, o.Installed = 0, 0, db
+	var planned []string
+	for _, f := range cache.NewPlan(l, o).Candidates() {
+		if f.Kind != cache.StraySignature {
+			planned = append(planned, filepath.Base(f.Path))
+		}
+	}
+	sort.Strings(planned)
+
+	before := listDir()
+	// -Sc then cleans DBPath/sync, which a root without repositories lacks.
+	if err := os.MkdirAll(filepath.Join(r.DBPath, "sync"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.Pacman(t, "--noconfirm", "-Sc")
+	after := listDir()
+	var removed []string
+	for n := range before {
+		if !after[n] {
+			removed = append(removed, n)
+		}
+	}
+	sort.Strings(removed)
+	if !reflect.DeepEqual(planned, removed) {
+		t.Errorf("--keep 0 --keep-uninstalled 0 plans\n %q\npacman -Sc removed\n %q", planned, removed)
+	}
+	if len(removed) == 0 {
+		t.Error("pacman -Sc removed nothing; the test proves nothing")
+	}
+}
