@@ -200,6 +200,10 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 		return nil
 	}
 
+	// pacman may have started while the plan was made.
+	if err := cache.CheckLock(cfg.DBPath); err != nil {
+		return fmt.Errorf("refusing to change the cache: %w", err)
+	}
 	res, aerr := cache.Apply(ctx, plan, cache.Action{MoveTo: opts.Move})
 	out.result = res
 	denied := false
