@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	galpm "github.com/Jguer/go-alpm/v2"
 
@@ -100,6 +102,16 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local database %s: %w", a.dbPath, err)
 	}
+	localDir := filepath.Join(a.dbPath, "local")
+	type listing struct {
+		entries []localEntry
+		err     error
+	}
+	listed := make(chan listing, 1)
+	go func() {
+		e, err := readLocalDir(localDir)
+		listed <- listing{e, err}
+	}()
 	syncNames, syncDBs, errs := a.syncNames()
 	var pkgs []*pkg.Package
 	loaded := map[string]bool{}
@@ -113,7 +125,8 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local database %s: %w", a.dbPath, err)
 	}
-	errs = append(errs, a.checkEntries(loaded, pkgs)...)
+	l := <-listed
+	errs = append(errs, a.checkEntries(l.entries, l.err, loaded)...)
 	db := pkg.NewDB(pkgs)
 	db.SyncDBs = syncDBs
 	db.Errors = errs
@@ -145,38 +158,77 @@ func (a *Handle) syncNames() (map[string]bool, []string, []pkg.EntryError) {
 	return names, readable, errs
 }
 
-// checkEntries finds local database directories libalpm skipped and
-// entries whose desc or files could not be read, and reports them by path.
-func (a *Handle) checkEntries(loaded map[string]bool, pkgs []*pkg.Package) []pkg.EntryError {
-	var errs []pkg.EntryError
-	byDir := make(map[string]*pkg.Package, len(pkgs))
-	for _, p := range pkgs {
-		byDir[p.Name+"-"+p.Version] = p
-	}
-	dir := filepath.Join(a.dbPath, "local")
+// localEntry is what a direct read of one local database directory found.
+type localEntry struct {
+	dir string // NAME-VERSION
+	err error  // desc unreadable or inconsistent
+	// hasFiles is false when the files entry is missing.
+	hasFiles bool
+	filesErr error
+}
+
+// readLocalDir reads every entry's desc header in parallel with libalpm's
+// own load, so the check costs little wall time.
+func readLocalDir(dir string) ([]localEntry, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return []pkg.EntryError{{Path: dir, Err: unwrap(err)}}
+		return nil, err
 	}
+	var names []string
 	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		path := filepath.Join(dir, e.Name())
-		if !loaded[e.Name()] {
-			errs = append(errs, pkg.EntryError{Path: path, Err: errors.New("corrupt database entry: libalpm could not read it (check desc)")})
-			continue
-		}
-		if err := checkDesc(filepath.Join(path, "desc"), byDir[e.Name()]); err != nil {
-			errs = append(errs, pkg.EntryError{Path: filepath.Join(path, "desc"), Err: err})
-		}
-		if _, err := os.Stat(filepath.Join(path, "files")); err != nil {
-			errs = append(errs, pkg.EntryError{Path: filepath.Join(path, "files"), Err: unwrap(err)})
+		if e.IsDir() {
+			names = append(names, e.Name())
 		}
 	}
-	for _, p := range pkgs {
-		if p.Name == "" || p.Version == "" {
-			errs = append(errs, pkg.EntryError{Path: filepath.Join(dir, p.Name+"-"+p.Version), Err: errors.New("entry has no name or version")})
+	out := make([]localEntry, len(names))
+	workers := min(runtime.GOMAXPROCS(0)*4, 16)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				path := filepath.Join(dir, names[i])
+				le := localEntry{dir: names[i], err: checkDesc(filepath.Join(path, "desc"), names[i]), hasFiles: true}
+				if _, err := os.Stat(filepath.Join(path, "files")); err != nil {
+					le.hasFiles, le.filesErr = false, unwrap(err)
+				}
+				out[i] = le
+			}
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out, nil
+}
+
+// checkEntries reports, by path, the local database directories libalpm
+// skipped and the entries whose desc or files are damaged.
+func (a *Handle) checkEntries(entries []localEntry, listErr error, loaded map[string]bool) []pkg.EntryError {
+	dir := filepath.Join(a.dbPath, "local")
+	if listErr != nil {
+		return []pkg.EntryError{{Path: dir, Err: unwrap(listErr)}}
+	}
+	var errs []pkg.EntryError
+	for _, e := range entries {
+		path := filepath.Join(dir, e.dir)
+		switch {
+		case !loaded[e.dir]:
+			msg := "corrupt database entry: libalpm could not read it"
+			if e.err != nil {
+				msg += " (" + e.err.Error() + ")"
+			}
+			errs = append(errs, pkg.EntryError{Path: path, Err: errors.New(msg)})
+			continue
+		case e.err != nil:
+			errs = append(errs, pkg.EntryError{Path: filepath.Join(path, "desc"), Err: e.err})
+		}
+		if !e.hasFiles {
+			errs = append(errs, pkg.EntryError{Path: filepath.Join(path, "files"), Err: e.filesErr})
 		}
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
@@ -184,25 +236,25 @@ func (a *Handle) checkEntries(loaded map[string]bool, pkgs []*pkg.Package) []pkg
 }
 
 // checkDesc catches desc files libalpm accepts although they are truncated
-// or damaged: it then fills in name and version from the directory name and
+// or damaged: it then takes name and version from the directory name and
 // leaves the rest empty, which would make a dependency look explicit.
-func checkDesc(path string, p *pkg.Package) error {
+func checkDesc(path, dirName string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return unwrap(err)
 	}
-	fields := map[string]string{}
+	var name, version string
 	lines := strings.Split(string(data), "\n")
 	for i := 0; i+1 < len(lines); i++ {
-		if l := lines[i]; len(l) > 2 && l[0] == '%' && l[len(l)-1] == '%' {
-			fields[l] = lines[i+1]
+		switch lines[i] {
+		case "%NAME%":
+			name = lines[i+1]
+		case "%VERSION%":
+			version = lines[i+1]
 		}
 	}
-	if p == nil {
-		return nil
-	}
-	if fields["%NAME%"] != p.Name || fields["%VERSION%"] != p.Version {
-		return fmt.Errorf("corrupt database entry: %%NAME%%/%%VERSION%% do not say %s %s; reinstall the package with pacman -S --dbonly", p.Name, p.Version)
+	if name == "" || version == "" || name+"-"+version != dirName {
+		return fmt.Errorf("damaged desc: %%NAME%% and %%VERSION%% (%q, %q) do not match the entry; reinstall the package (pacman -S --dbonly NAME) or restore the database from a backup", name, version)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,34 @@ func TestUseColor(t *testing.T) {
 		if got := app.useColor(); got != tt.want {
 			t.Errorf("--color %s NO_COLOR=%q tty=%v: %v, want %v", tt.flag, tt.noColor, tt.tty, got, tt.want)
 		}
+	}
+}
+
+func TestIsTerminal(t *testing.T) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if isTerminal(null) {
+		t.Errorf("%s is not a terminal", os.DevNull)
+	}
+	f, err := os.CreateTemp(t.TempDir(), "plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Errorf("a regular file is not a terminal")
+	}
+	// A real terminal: the pseudo-terminal tmux allocates would do, but a
+	// /dev/ptmx master is enough to prove the positive case.
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no /dev/ptmx to open a pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	if !isTerminal(ptmx) {
+		t.Errorf("/dev/ptmx master is a terminal")
 	}
 }

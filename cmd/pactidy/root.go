@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/spf13/cobra"
 
@@ -46,9 +48,12 @@ func newApp() *App {
 	}
 }
 
+// isTerminal asks the tty driver: /dev/null is a character device too, but
+// it has no terminal attributes.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), uintptr(syscall.TCGETS), uintptr(unsafe.Pointer(&t)))
+	return errno == 0
 }
 
 // usageError is a mistake in the command line (exit status 2).
