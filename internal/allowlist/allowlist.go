@@ -415,6 +415,17 @@ func (s Sources) files() ([]source, error) {
 	out = append(out,
 		source{path: filepath.Join(etc, "pacreport.conf"), parse: ParsePacreport, optional: true},
 		source{path: filepath.Join(etc, "lostfiles.conf"), parse: ParseLostfiles, optional: true})
+	// lostfiles' drop-in directory; every file in it, in lexical order.
+	lf, err := filepath.Glob(filepath.Join(etc, "lostfiles.d", "*"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(lf)
+	for _, d := range lf {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().IsRegular() {
+			out = append(out, source{path: d, parse: ParseLostfiles, optional: true})
+		}
+	}
 	for _, x := range s.Extra {
 		out = append(out, source{path: x, parse: Parse})
 	}

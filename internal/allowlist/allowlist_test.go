@@ -229,6 +229,7 @@ func TestLoad(t *testing.T) {
 	write("pactidy/allowlist.d/ignored.txt", "bad line\n")
 	write("pacreport.conf", "[Options]\nIgnoreUnowned = d\n")
 	write("lostfiles.conf", "-/e\n")
+	write("lostfiles.d/local", "-/g\n")
 	extra := write("extra", "package f\n")
 	l, err := Load(Sources{SysConfDir: etc, Extra: []string{extra}})
 	if err != nil {
@@ -238,7 +239,7 @@ func TestLoad(t *testing.T) {
 	for _, e := range l.Entries() {
 		got = append(got, strings.TrimPrefix(e.Source(), etc+"/")+" "+e.String())
 	}
-	want := "pactidy/allowlist:1 path /a|pactidy/allowlist.d/10-c.conf:1 path /c|pactidy/allowlist.d/20-b.conf:1 path /b|pacreport.conf:2 path /d|lostfiles.conf:1 path /e|extra:1 package f"
+	want := "pactidy/allowlist:1 path /a|pactidy/allowlist.d/10-c.conf:1 path /c|pactidy/allowlist.d/20-b.conf:1 path /b|pacreport.conf:2 path /d|lostfiles.conf:1 path /e|lostfiles.d/local:1 path /g|extra:1 package f"
 	if strings.Join(got, "|") != want {
 		t.Fatalf("got  %s\nwant %s", strings.Join(got, "|"), want)
 	}

@@ -29,9 +29,21 @@ func NewPrometheus() Printer { return &prometheusPrinter{} }
 // problems (every application one uses is one), and errors are not
 // findings either.
 func (r *Report) Findings() int {
-	n := len(r.Orphans) + len(r.Foreign) + len(r.MissingFiles) + len(r.Pacfiles) + len(r.Unowned)
+	n := len(r.Orphans) + len(r.Foreign) + len(r.MissingFiles) + len(r.Pacfiles) + r.UnownedShown()
 	if r.Cache != nil {
 		n += len(r.Cache.Candidates)
+	}
+	return n
+}
+
+// UnownedShown counts the unowned paths no built-in rule hides; hidden ones
+// are listed only with --show-hidden and are not findings.
+func (r *Report) UnownedShown() int {
+	n := 0
+	for _, u := range r.Unowned {
+		if u.HiddenBy == "" {
+			n++
+		}
 	}
 	return n
 }

@@ -162,6 +162,19 @@ func TestFindings(t *testing.T) {
 	if n := rep.Findings(); n != 6 {
 		t.Errorf("Findings = %d, want 6 (unneeded and errors do not count)", n)
 	}
+	// Entries a built-in rule hides (shown with --show-hidden) are not findings.
+	rep.Sections = append(rep.Sections, SectionUnowned)
+	rep.Unowned = append(rep.Unowned, Unowned{Path: "/etc/machine-id", Type: "file", Size: 33, HiddenBy: "machine-id"})
+	if n := rep.Findings(); n != 6 {
+		t.Errorf("Findings with a hidden unowned entry = %d, want 6", n)
+	}
+	var b bytes.Buffer
+	if err := NewPrometheus().Print(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "pactidy_unowned_bytes 33") || !strings.Contains(b.String(), "\npactidy_unowned ") {
+		t.Errorf("prometheus counts hidden entries:\n%s", b.String())
+	}
 }
 
 func TestWhyText(t *testing.T) {

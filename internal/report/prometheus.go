@@ -46,10 +46,12 @@ func (prometheusPrinter) Print(w io.Writer, rep *Report) error {
 	if rep.Has(SectionUnowned) {
 		var bytes int64
 		for _, u := range rep.Unowned {
-			bytes += u.Size
+			if u.HiddenBy == "" {
+				bytes += u.Size
+			}
 		}
 		gs = append(gs,
-			gauge{"pactidy_unowned", "Paths no package owns (a directory counts once).", int64(len(rep.Unowned))},
+			gauge{"pactidy_unowned", "Paths no package owns (a directory counts once).", int64(rep.UnownedShown())},
 			gauge{"pactidy_unowned_bytes", "Size of the paths no package owns in bytes.", bytes})
 	}
 	if rep.Has(SectionCache) {
