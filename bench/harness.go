@@ -78,7 +78,14 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(tools.Pactidy); err != nil {
+	// Measure a private copy: a `make build` elsewhere during a run of
+	// several minutes must not swap the binary between samples.
+	tmp, err := os.MkdirTemp("", "pactidy-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if tools.Pactidy, err = copyExecutable(tools.Pactidy, filepath.Join(tmp, "pactidy")); err != nil {
 		return nil, fmt.Errorf("pactidy binary: %w (run make build)", err)
 	}
 	res := &Results{Schema: schemaVersion, Started: time.Now().UTC(), GitRev: gitRev(), Reps: cfg.Reps}
@@ -153,4 +160,21 @@ func writeResults(dir string, res *Results) error {
 		}
 	}
 	return os.WriteFile(filepath.Join(dir, "latest.md"), []byte(res.Markdown), 0o644)
+}
+
+func copyExecutable(src, dst string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return "", err
+	}
+	return dst, out.Close()
 }
