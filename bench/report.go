@@ -270,7 +270,7 @@ func markdown(res *Results) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Size, mdEscape(what), pm, qm, ratio, mm, pr, mdEscape(r.Notes))
 	}
-	b.WriteString("\nGenerated roots (generated once, then reused from .bench/roots):\n\n")
+	b.WriteString("\nGenerated roots (generated once, then reused from .bench/roots; the time is that of the run that generated it):\n\n")
 	b.WriteString("| size | packages | owned files | unowned entries | cache files | generation |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, s := range res.Sizes {
@@ -280,7 +280,7 @@ func markdown(res *Results) string {
 			owned, unowned := thousands(int64(f.OwnedFiles)), thousands(int64(f.UnownedEntries))
 			if i > 0 {
 				name += fmt.Sprintf(" (cache ×%d)", r.CacheFiles/max(1, f.CacheFiles))
-				owned, unowned = "(db only)", "–"
+				owned, unowned = "(same database)", "–"
 			}
 			if !s.Spec.WriteFiles && i == 0 {
 				owned = "(db only)"
