@@ -246,3 +246,20 @@ func name(f string) string {
 	p := strings.Split(f, "-")
 	return strings.Join(p[:len(p)-3], "-")
 }
+
+func TestCompareMarkdown(t *testing.T) {
+	row := func(what string, median int64, ratio float64) Row {
+		return Row{Size: "large", What: what, Peer: "fdfind -HI", PactidyStats: &Stats{MedianNS: median}, Ratio: ratio}
+	}
+	old := &Results{GitRev: "aaa", Rows: []Row{row("unowned scan", 200e6, 2)}}
+	cur := &Results{GitRev: "bbb", Rows: []Row{row("unowned scan", 100e6, 1), row("new row", 5e6, 0.5)}}
+	md := compareMarkdown(old, cur)
+	for _, want := range []string{
+		"| large | unowned scan vs `fdfind -HI` | 200 ms | 100 ms | -50 % | 2.00 | 1.00 |",
+		"| large | new row vs `fdfind -HI` | – | 5.00 ms |  |  | 0.50 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, md)
+		}
+	}
+}

@@ -3,6 +3,7 @@
 // generated roots of several sizes, and writes a markdown table and JSON.
 //
 //	go run ./bench -sizes small,large,db5k,xlarge -reps 5 -out .bench/results
+//	go run ./bench -compare .bench/results/<earlier>.json
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -23,10 +25,23 @@ func main() {
 	flag.StringVar(&cfg.OutDir, "out", ".bench/results", "results `dir`")
 	flag.StringVar(&cfg.RootsDir, "roots", ".bench/roots", "generated roots `dir`, reused between runs")
 	flag.StringVar(&cfg.Pactidy, "pactidy", "bin/pactidy", "pactidy `binary` under test")
+	compare := flag.String("compare", "", "measure nothing; compare the results `file` (JSON) with the out dir's latest.json")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q\n", flag.Args())
 		os.Exit(2)
+	}
+	if *compare != "" {
+		old, err := loadResults(*compare)
+		if err == nil {
+			var cur *Results
+			if cur, err = loadResults(filepath.Join(cfg.OutDir, "latest.json")); err == nil {
+				fmt.Print(compareMarkdown(old, cur))
+				return
+			}
+		}
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
 	}
 	sizes, err := selectSizes(names)
 	if err != nil {
