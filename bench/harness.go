@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pactidy/pactidy/internal/testroot"
@@ -44,6 +45,9 @@ type SizeResult struct {
 	Facts    Facts            `json:"facts"`
 	Roots    []RootInfo       `json:"roots"`
 	Commands []*Measured      `json:"commands"`
+	// LoadAvg is /proc/loadavg before and after the measurements: on a
+	// shared machine it tells how busy it was.
+	LoadAvg [2]string `json:"loadavg"`
 }
 
 // RootInfo tells how long a root took to generate (once; later runs reuse
@@ -111,10 +115,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 		cmds, comps := commands(s, r, growth, tools)
 		logf("%s: %d commands, %d rounds", s.Name, len(cmds), cfg.Reps)
+		sr.LoadAvg[0] = loadAvg()
 		sr.Commands, err = measure(ctx, cmds, cfg.Reps, logf)
 		if err != nil {
 			return nil, err
 		}
+		sr.LoadAvg[1] = loadAvg()
 		res.Sizes = append(res.Sizes, sr)
 		res.Rows = append(res.Rows, makeRows(s.Name, sr.Commands, comps)...)
 	}
@@ -177,4 +183,17 @@ func copyExecutable(src, dst string) (string, error) {
 		return "", err
 	}
 	return dst, out.Close()
+}
+
+// loadAvg is the 1-, 5- and 15-minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -114,9 +114,14 @@ func measure(ctx context.Context, cmds []*Command, reps int, logf func(string, .
 	return out, nil
 }
 
+// runTimeout stops a command that hangs; it is then recorded as failed.
+const runTimeout = 10 * time.Minute
+
 // runOnce runs c as a subprocess: the wall time of the process and its
 // peak resident set size.
 func runOnce(ctx context.Context, c *Command, stdout io.Writer) (Sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, runTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "NO_COLOR=1")
 	cmd.Stdout = stdout
@@ -128,6 +133,9 @@ func runOnce(ctx context.Context, c *Command, stdout io.Writer) (Sample, error) 
 	wall := time.Since(start)
 	if err != nil {
 		var ee *exec.ExitError
+		if ctx.Err() == context.DeadlineExceeded {
+			return Sample{}, fmt.Errorf("error: no exit after %v", runTimeout)
+		}
 		if !errors.As(err, &ee) || !slices.Contains(c.OK, ee.ExitCode()) {
 			msg := firstLine(stderr.String())
 			if msg == "" {

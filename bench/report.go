@@ -232,7 +232,17 @@ func markdown(res *Results) string {
 	fmt.Fprintf(&b, "## Results %s (%s)\n\n", res.Started.Format("2006-01-02"), res.GitRev)
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs (%s), %s RAM, kernel %s; %s, %s, %s, %s.\n",
 		m.OS, m.NProc, m.CPUModel, m.Memory, m.Kernel, m.GoVersion, m.Pacman, m.Fd, m.Pactidy)
-	fmt.Fprintf(&b, "Median, min and max of %d timed runs of each command after one warm-up run; the commands of a size alternate (A B C A B C ...).\n\n", res.Reps)
+	fmt.Fprintf(&b, "Median, min and max of %d timed runs of each command after one warm-up run; the commands of a size alternate (A B C A B C ...).", res.Reps)
+	var loads []string
+	for _, s := range res.Sizes {
+		if s.LoadAvg[0] != "" {
+			loads = append(loads, fmt.Sprintf("%s %s → %s", s.Name, s.LoadAvg[0], s.LoadAvg[1]))
+		}
+	}
+	if len(loads) > 0 {
+		fmt.Fprintf(&b, " Load average (1, 5, 15 min) before → after each size: %s.", strings.Join(loads, "; "))
+	}
+	b.WriteString("\n\n")
 	b.WriteString("| size | what | pactidy median | peer median | ratio | min–max (pactidy; peer) | pactidy peak RSS | notes |\n")
 	b.WriteString("| --- | --- | ---: | ---: | ---: | --- | ---: | --- |\n")
 	for _, r := range res.Rows {
