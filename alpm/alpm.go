@@ -109,14 +109,14 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 	}
 	listed := make(chan listing, 1)
 	go func() {
-		e, err := readLocalDir(localDir)
+		e, err := readLocalDir(localDir, o.Files)
 		listed <- listing{e, err}
 	}()
 	syncNames, syncDBs, errs := a.syncNames()
 	var pkgs []*pkg.Package
 	loaded := map[string]bool{}
 	err = local.PkgCache().ForEach(func(ip galpm.IPackage) error {
-		p := convert(ip, o.Files)
+		p := convert(ip)
 		p.InSync = syncNames[p.Name]
 		loaded[p.Name+"-"+p.Version] = true
 		pkgs = append(pkgs, p)
@@ -127,6 +127,17 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 	}
 	l := <-listed
 	errs = append(errs, a.checkEntries(l.entries, l.err, loaded)...)
+	if o.Files {
+		byDir := make(map[string]*localEntry, len(l.entries))
+		for i := range l.entries {
+			byDir[l.entries[i].dir] = &l.entries[i]
+		}
+		for _, p := range pkgs {
+			if e := byDir[p.Name+"-"+p.Version]; e != nil {
+				p.Files, p.Backup = e.files, e.backup
+			}
+		}
+	}
 	db := pkg.NewDB(pkgs)
 	db.SyncDBs = syncDBs
 	db.Errors = errs
@@ -165,11 +176,14 @@ type localEntry struct {
 	// hasFiles is false when the files entry is missing.
 	hasFiles bool
 	filesErr error
+	// files and backup of the files entry, when asked for.
+	files  []string
+	backup []pkg.Backup
 }
 
 // readLocalDir reads every entry's desc header in parallel with libalpm's
 // own load, so the check costs little wall time.
-func readLocalDir(dir string) ([]localEntry, error) {
+func readLocalDir(dir string, withFiles bool) ([]localEntry, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -191,7 +205,12 @@ func readLocalDir(dir string) ([]localEntry, error) {
 			for i := range next {
 				path := filepath.Join(dir, names[i])
 				le := localEntry{dir: names[i], err: checkDesc(filepath.Join(path, "desc"), names[i]), hasFiles: true}
-				if _, err := os.Stat(filepath.Join(path, "files")); err != nil {
+				if withFiles {
+					var err error
+					if le.files, le.backup, err = readFiles(filepath.Join(path, "files")); err != nil {
+						le.hasFiles, le.filesErr = false, err
+					}
+				} else if _, err := os.Stat(filepath.Join(path, "files")); err != nil {
 					le.hasFiles, le.filesErr = false, unwrap(err)
 				}
 				out[i] = le
@@ -204,6 +223,46 @@ func readLocalDir(dir string) ([]localEntry, error) {
 	close(next)
 	wg.Wait()
 	return out, nil
+}
+
+// readFiles parses a local database "files" entry the way libalpm does
+// (be_local.c): the %FILES% paths, sorted, and the %BACKUP% "path<TAB>md5"
+// lines. Reading these directly lets all entries be read in parallel
+// instead of one by one through libalpm.
+func readFiles(path string) ([]string, []pkg.Backup, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, unwrap(err)
+	}
+	var files []string
+	var backup []pkg.Backup
+	section := ""
+	text := string(data)
+	for len(text) > 0 {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		line = strings.TrimRight(line, "\r\n") // _alpm_strip_newline
+		switch {
+		case line == "":
+			section = ""
+		case section == "" && len(line) > 2 && line[0] == '%' && line[len(line)-1] == '%':
+			section = line
+		case section == "%FILES%":
+			files = append(files, line)
+		case section == "%BACKUP%":
+			// Like _alpm_split_backup: no tab means no hash.
+			name, hash, _ := strings.Cut(line, "\t")
+			backup = append(backup, pkg.Backup{Path: name, Hash: hash})
+		}
+	}
+	if !sort.StringsAreSorted(files) {
+		sort.Strings(files)
+	}
+	return files, backup, nil
 }
 
 // checkEntries reports, by path, the local database directories libalpm
@@ -286,7 +345,7 @@ func deps(l galpm.IDependList) []pkg.Dep {
 	return out
 }
 
-func convert(ip galpm.IPackage, withFiles bool) *pkg.Package {
+func convert(ip galpm.IPackage) *pkg.Package {
 	p := &pkg.Package{
 		Name:          ip.Name(),
 		Version:       ip.Version(),
@@ -306,21 +365,26 @@ func convert(ip galpm.IPackage, withFiles bool) *pkg.Package {
 		InstalledSize: ip.ISize(),
 		Validation:    validation(ip.Validation()),
 	}
-	if !withFiles {
-		return p
-	}
+	return p
+}
+
+// libalpmFiles is the file list and backup entries as libalpm reads them.
+// Load reads the same entries itself, in parallel (readFiles); the tests
+// hold the two to each other.
+func libalpmFiles(ip galpm.IPackage) ([]string, []pkg.Backup) {
 	files := ip.Files()
-	p.Files = make([]string, len(files))
+	names := make([]string, len(files))
 	for i, f := range files {
-		p.Files[i] = f.Name
+		names[i] = f.Name
 	}
+	var backup []pkg.Backup
 	if cp, ok := ip.(*galpm.Package); ok {
 		_ = cp.Backup().ForEach(func(b galpm.BackupFile) error {
-			p.Backup = append(p.Backup, pkg.Backup{Path: b.Name, Hash: b.Hash})
+			backup = append(backup, pkg.Backup{Path: b.Name, Hash: b.Hash})
 			return nil
 		})
 	}
-	return p
+	return names, backup
 }
 
 func validation(v galpm.Validation) []string {
