@@ -94,6 +94,13 @@ type LoadOptions struct {
 	// database's "files" entries). Dependency analyses do not need them,
 	// and skipping them saves reading one more file per package.
 	Files bool
+	// NoEntryCheck skips the direct read of every desc entry that finds
+	// damage libalpm lets through. For callers that only need names and
+	// versions (which come from the entry's directory name either way).
+	NoEntryCheck bool
+	// NoSync skips reading the sync databases: InSync stays false and
+	// SyncDBs empty.
+	NoSync bool
 }
 
 // LoadWith is Load reading only what o asks for.
@@ -109,10 +116,19 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 	}
 	listed := make(chan listing, 1)
 	go func() {
-		e, err := readLocalDir(localDir, o.Files)
+		if o.NoEntryCheck && !o.Files {
+			listed <- listing{}
+			return
+		}
+		e, err := readLocalDir(localDir, o.Files, !o.NoEntryCheck)
 		listed <- listing{e, err}
 	}()
-	syncNames, syncDBs, errs := a.syncNames()
+	var syncNames map[string]bool
+	var syncDBs []string
+	var errs []pkg.EntryError
+	if !o.NoSync {
+		syncNames, syncDBs, errs = a.syncNames()
+	}
 	var pkgs []*pkg.Package
 	loaded := map[string]bool{}
 	err = local.PkgCache().ForEach(func(ip galpm.IPackage) error {
@@ -183,7 +199,7 @@ type localEntry struct {
 
 // readLocalDir reads every entry's desc header in parallel with libalpm's
 // own load, so the check costs little wall time.
-func readLocalDir(dir string, withFiles bool) ([]localEntry, error) {
+func readLocalDir(dir string, withFiles, checkDescs bool) ([]localEntry, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -204,7 +220,10 @@ func readLocalDir(dir string, withFiles bool) ([]localEntry, error) {
 			defer wg.Done()
 			for i := range next {
 				path := filepath.Join(dir, names[i])
-				le := localEntry{dir: names[i], err: checkDesc(filepath.Join(path, "desc"), names[i]), hasFiles: true}
+				le := localEntry{dir: names[i], hasFiles: true}
+				if checkDescs {
+					le.err = checkDesc(filepath.Join(path, "desc"), names[i])
+				}
 				if withFiles {
 					var err error
 					if le.files, le.backup, err = readFiles(filepath.Join(path, "files")); err != nil {

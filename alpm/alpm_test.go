@@ -214,3 +214,35 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("Open on a missing database: %v", err)
 	}
 }
+
+func TestLoadOptions(t *testing.T) {
+	r := testroot.New(t)
+	r.AddRepo(t, "core", testroot.Pkg{Name: "a", Version: "1-1"})
+	r.Install(t, testroot.Pkg{Name: "a", Version: "1-1", Files: map[string]string{"usr/a": "a"}}, testroot.Pkg{Name: "b", Version: "1-1"})
+	if err := os.WriteFile(filepath.Join(r.DBPath, "local", "b-1-1", "desc"), []byte("%NAME%\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := conf.Load(r.Config, conf.Overrides{Root: r.Dir, DBPath: r.DBPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	db, err := h.LoadWith(LoadOptions{NoEntryCheck: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := db.Get("a"); a == nil || a.Files != nil || a.InSync || len(db.SyncDBs) != 0 || len(db.Errors) != 0 {
+		t.Errorf("light load: a=%+v syncdbs=%v errors=%v", a, db.SyncDBs, db.Errors)
+	}
+	db, err = h.LoadWith(LoadOptions{Files: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := db.Get("a"); a == nil || len(a.Files) != 2 || !a.InSync || len(db.Errors) != 1 {
+		t.Errorf("full load: a=%+v errors=%v", a, db.Errors)
+	}
+}

@@ -255,7 +255,8 @@ func loadInstalled(cfg *conf.Config) (*pkg.DB, error) {
 		return nil, err
 	}
 	defer h.Close()
-	return h.LoadWith(alpm.LoadOptions{Files: false})
+	// Names and versions are all the plan needs; the report checks entries.
+	return h.LoadWith(alpm.LoadOptions{NoEntryCheck: true, NoSync: true})
 }
 
 func helperOf(dir string) string {
