@@ -24,12 +24,18 @@ var cacheTestNow = time.Now()
 func runCacheArgs(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
+	etc := t.TempDir() // never the host's /etc/pactidy
 	app := &App{
 		Stdout:     &out,
 		Stderr:     &errb,
 		IsTerminal: func() bool { return false },
 		Now:        func() time.Time { return cacheTestNow },
-		Getenv:     func(string) string { return "" },
+		Getenv: func(k string) string {
+			if k == "PACTIDY_SYSCONFDIR" {
+				return etc
+			}
+			return ""
+		},
 	}
 	cmd := newRootCmd(app)
 	cmd.SetArgs(args)

@@ -15,6 +15,14 @@ import (
 // main would use.
 func run(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	if _, ok := env["PACTIDY_SYSCONFDIR"]; !ok {
+		// Tests never read the host's /etc/pactidy, pacreport or lostfiles files.
+		e := map[string]string{"PACTIDY_SYSCONFDIR": t.TempDir()}
+		for k, v := range env {
+			e[k] = v
+		}
+		env = e
+	}
 	var out, errb bytes.Buffer
 	app := &App{
 		Stdout:     &out,
