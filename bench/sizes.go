@@ -104,25 +104,8 @@ func generatorFingerprint() string {
 func prepareRoot(rootsDir, name string, spec testroot.GenSpec, logf func(string, ...any)) (*Root, error) {
 	key := rootKey(name, spec)
 	dir := filepath.Join(rootsDir, key)
-	if b, err := os.ReadFile(filepath.Join(dir, metaFile)); err == nil {
-		r := &Root{}
-		if err := json.Unmarshal(b, r); err == nil {
-			r.Dir, r.Cached = dir, true
-			return r, nil
-		}
-	}
-	old, _ := filepath.Glob(filepath.Join(rootsDir, name+"-*"))
-	for _, o := range old {
-		if base := filepath.Base(o); base != key && isKeyOf(name, base) {
-			logf("removing stale root %s", o)
-			if err := os.RemoveAll(o); err != nil {
-				return nil, err
-			}
-		}
-	}
-	// A directory without meta.json is an interrupted generation.
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
+	if r, err := reuseOrClear(rootsDir, name, key, logf); r != nil || err != nil {
+		return r, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -150,6 +133,32 @@ func prepareRoot(rootsDir, name string, spec testroot.GenSpec, logf func(string,
 	return r, nil
 }
 
+// reuseOrClear returns the cached root rootsDir/key when its meta.json is
+// complete. Otherwise it removes stale roots of the same name (another spec
+// or generator: they are large) and any interrupted generation of key, and
+// returns nil so the caller generates afresh.
+func reuseOrClear(rootsDir, name, key string, logf func(string, ...any)) (*Root, error) {
+	dir := filepath.Join(rootsDir, key)
+	if b, err := os.ReadFile(filepath.Join(dir, metaFile)); err == nil {
+		r := &Root{}
+		if err := json.Unmarshal(b, r); err == nil {
+			r.Dir, r.Cached = dir, true
+			return r, nil
+		}
+	}
+	old, _ := filepath.Glob(filepath.Join(rootsDir, name+"-*"))
+	for _, o := range old {
+		if base := filepath.Base(o); base != key && isKeyOf(name, base) {
+			logf("removing stale %s", o)
+			if err := os.RemoveAll(o); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// A directory without meta.json is an interrupted generation.
+	return nil, os.RemoveAll(dir)
+}
+
 // isKeyOf reports whether base is rootKey(name, some spec).
 func isKeyOf(name, base string) bool {
 	rest, ok := strings.CutPrefix(base, name+"-")
@@ -170,24 +179,8 @@ func prepareGrowth(rootsDir string, s Size, base *Root, n int, logf func(string,
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s %d growth-v1", filepath.Base(base.Dir), n)))
 	key := name + "-" + hex.EncodeToString(h[:])[:12]
 	dir := filepath.Join(rootsDir, key)
-	if b, err := os.ReadFile(filepath.Join(dir, metaFile)); err == nil {
-		r := &Root{}
-		if err := json.Unmarshal(b, r); err == nil {
-			r.Dir, r.Cached = dir, true
-			return r, nil
-		}
-	}
-	old, _ := filepath.Glob(filepath.Join(rootsDir, name+"-*"))
-	for _, o := range old {
-		if b := filepath.Base(o); b != key && isKeyOf(name, b) {
-			logf("removing stale cache %s", o)
-			if err := os.RemoveAll(o); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
+	if r, err := reuseOrClear(rootsDir, name, key, logf); r != nil || err != nil {
+		return r, err
 	}
 	cache, err := filepath.Abs(filepath.Join(dir, "pkg"))
 	if err != nil {
