@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -194,13 +196,13 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 				return err
 			}
 			for _, m := range missing {
-				rep.MissingFiles = append(rep.MissingFiles, report.MissingFile{Package: m.Package, Path: m.Path})
+				rep.MissingFiles = append(rep.MissingFiles, report.MissingFile{Package: m.Package, Path: m.Path, PathBytes: rawPath(m.Path)})
 			}
 			addPathErrors(errs)
 		case report.SectionPacfiles:
 			found, errs := scan.Pacfiles(cfg.RootDir, db)
 			for _, f := range found {
-				rep.Pacfiles = append(rep.Pacfiles, report.Pacfile{Path: f.Path, Kind: f.Kind, Package: f.Package})
+				rep.Pacfiles = append(rep.Pacfiles, report.Pacfile{Path: f.Path, Kind: f.Kind, Package: f.Package, PathBytes: rawPath(f.Path)})
 			}
 			addPathErrors(errs)
 		case report.SectionUnowned:
@@ -214,6 +216,9 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 		}
 	}
 
+	for i := range rep.Errors {
+		rep.Errors[i].PathBytes = rawPath(rep.Errors[i].Path)
+	}
 	findings := rep.Findings()
 	if opts.quiet && findings == 0 {
 		return nil
@@ -231,12 +236,22 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	for _, e := range rep.Errors {
-		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", e.Path, e.Error)
+		// A file name may hold newlines or terminal escapes.
+		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", report.QuotePath(e.Path), e.Error)
 	}
 	if opts.exitCode && findings > 0 {
 		return errFindings
 	}
 	return nil
+}
+
+// rawPath is the base64 of a path that is not valid UTF-8 (JSON can only
+// carry such a path with U+FFFD in place of the bad bytes), else "".
+func rawPath(p string) string {
+	if utf8.ValidString(p) {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString([]byte(p))
 }
 
 // loadPackages reads the local database, with file lists only when asked.

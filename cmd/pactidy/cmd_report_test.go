@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -244,5 +245,53 @@ func TestReportHelpDocumentsExitStatus(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, s) {
 			t.Errorf("help lacks %q", s)
 		}
+	}
+}
+
+// Names with newlines, terminal escapes or bytes that are not UTF-8 stay
+// on one escaped line on stderr, and JSON carries their exact bytes.
+func TestReportOddPathsEscapedAndFaithful(t *testing.T) {
+	r := reportRoot(t)
+	pacnew := "etc/bad\xffname.conf.pacnew"
+	if err := os.WriteFile(r.Path(pacnew), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stray := "stray\n\x1b[2J\xfe"
+	if err := os.Mkdir(r.Path("var/lib/pacman/local/"+stray), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := run(t, nil, "--config", r.Config, "report", "--only", "orphans")
+	if code != exitOK || strings.Count(stderr, "\n") != 1 || strings.Contains(stderr, "\x1b") || !strings.Contains(stderr, `stray\n\x1b[2J\xfe`) {
+		t.Errorf("exit %d, stderr not one escaped line: %q", code, stderr)
+	}
+
+	out, _, code := run(t, nil, "--config", r.Config, "report", "--json", "--only", "pacfiles")
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK {
+		t.Fatalf("exit %d, %v\n%s", code, err, out)
+	}
+	raw := func(b64 string) string {
+		b, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			t.Errorf("path_bytes %q: %v", b64, err)
+		}
+		return string(b)
+	}
+	var found bool
+	for _, p := range rep.Pacfiles {
+		if strings.HasPrefix(p.Path, "/etc/bad") {
+			found = true
+			if raw(p.PathBytes) != "/"+pacnew {
+				t.Errorf("pacfile %+v: path_bytes is not the exact path", p)
+			}
+		} else if p.PathBytes != "" {
+			t.Errorf("pacfile %+v: path_bytes on a UTF-8 path", p)
+		}
+	}
+	if !found {
+		t.Errorf("odd .pacnew not reported: %+v", rep.Pacfiles)
+	}
+	if len(rep.Errors) != 1 || raw(rep.Errors[0].PathBytes) != r.Path("var/lib/pacman/local/"+stray) {
+		t.Errorf("errors %+v: want the stray entry with its exact bytes", rep.Errors)
 	}
 }

@@ -91,6 +91,9 @@ type Foreign struct {
 type MissingFile struct {
 	Package string `json:"package"`
 	Path    string `json:"path"`
+	// PathBytes is the raw path, base64, only when Path is not valid UTF-8
+	// (as in Unowned).
+	PathBytes string `json:"path_bytes,omitempty"`
 }
 
 // Pacfile is a .pacnew, .pacsave or .pacorig file.
@@ -98,6 +101,9 @@ type Pacfile struct {
 	Path    string `json:"path"`
 	Kind    string `json:"kind"`
 	Package string `json:"package"`
+	// PathBytes is the raw path, base64, only when Path is not valid UTF-8
+	// (as in Unowned).
+	PathBytes string `json:"path_bytes,omitempty"`
 }
 
 // Unowned is a path no package owns; a directory stands for its subtree.
@@ -156,4 +162,7 @@ type CacheBuild struct {
 type Error struct {
 	Path  string `json:"path"`
 	Error string `json:"error"`
+	// PathBytes is the raw path, base64, only when Path is not valid UTF-8
+	// (as in Unowned).
+	PathBytes string `json:"path_bytes,omitempty"`
 }
