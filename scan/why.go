@@ -1,5 +1,7 @@
 package scan
 
+import "github.com/pactidy/pactidy/internal/pkg"
+
 // WhyKind is the reason a package is installed.
 type WhyKind int
 
@@ -75,6 +77,17 @@ func (g *Graph) Why(name string) (w Why, ok bool) {
 		w.Chain[a], w.Chain[b] = w.Chain[b], w.Chain[a]
 	}
 	return w, true
+}
+
+// Providers lists, in name order, the installed packages that satisfy
+// dep ("name", "name>=1.0"), by name or by provision: the packages pacman
+// -Qi finds for a name no package has (alpm_find_satisfier).
+func (g *Graph) Providers(dep string) []string {
+	var out []string
+	for _, p := range g.db.Satisfiers(pkg.ParseDep(dep)) {
+		out = append(out, p.Name)
+	}
+	return out
 }
 
 // shortestPaths is a breadth-first search from all roots at once (in name

@@ -267,15 +267,22 @@ func loadPackages(cfg *conf.Config, files bool) (*pkg.DB, error) {
 func printWhy(app *App, opts *reportOptions, g *scan.Graph) error {
 	var whys []report.Why
 	for _, name := range opts.why {
-		w, ok := g.Why(name)
-		if !ok {
-			return fmt.Errorf("--why %s: no installed package has that name (pacman -Qs searches)", name)
+		query, pkgs := "", []string{name}
+		if _, ok := g.Why(name); !ok {
+			// Like pacman -Qi: a provision names the packages providing it.
+			query, pkgs = name, g.Providers(name)
+			if len(pkgs) == 0 {
+				return fmt.Errorf("--why %s: no installed package has that name or provides it (pacman -Qs searches)", name)
+			}
 		}
-		rw := report.Why{Package: w.Package, Reason: w.Kind.String(), RequiredBy: w.RequiredBy, Cycle: w.Cycle}
-		for _, l := range w.Chain {
-			rw.Chain = append(rw.Chain, report.WhyLink{Name: l.Name, Optional: l.Optional})
+		for _, p := range pkgs {
+			w, _ := g.Why(p)
+			rw := report.Why{Package: w.Package, Query: query, Reason: w.Kind.String(), RequiredBy: w.RequiredBy, Cycle: w.Cycle}
+			for _, l := range w.Chain {
+				rw.Chain = append(rw.Chain, report.WhyLink{Name: l.Name, Optional: l.Optional})
+			}
+			whys = append(whys, rw)
 		}
-		whys = append(whys, rw)
 	}
 	if opts.json {
 		return report.WriteWhyJSON(app.Stdout, whys)

@@ -295,3 +295,36 @@ func TestReportOddPathsEscapedAndFaithful(t *testing.T) {
 		t.Errorf("errors %+v: want the stray entry with its exact bytes", rep.Errors)
 	}
 }
+
+// --why accepts what pacman -Qi accepts: a name some installed package
+// provides explains the providers.
+func TestReportWhyProvision(t *testing.T) {
+	r := testroot.New(t)
+	r.InstallAsDeps(t,
+		testroot.Pkg{Name: "python", Version: "3.12.1-1", Provides: []string{"python3=3.12.1"}},
+		testroot.Pkg{Name: "sha", Version: "1.0-1", Provides: []string{"sh"}},
+		testroot.Pkg{Name: "shb", Version: "1.0-1", Provides: []string{"sh"}})
+	r.Install(t, testroot.Pkg{Name: "app", Version: "1.0-1", Depends: []string{"python3>=3", "sh"}})
+	if out := r.Pacman(t, "-Qi", "python3"); !strings.Contains(out, "python") {
+		t.Fatalf("pacman -Qi python3 does not find python:\n%s", out)
+	}
+	out, stderr, code := run(t, nil, "--config", r.Config, "report", "--why", "python3", "--why", "sh", "--why", "python3>=3.12")
+	want := `python3 (provided by python): app -> python
+sh (provided by sha): app -> sha
+sh (provided by shb): app -> shb
+python3>=3.12 (provided by python): app -> python
+`
+	if code != exitOK || out != want {
+		t.Errorf("exit %d, stderr %q\n%s\nwant:\n%s", code, stderr, out, want)
+	}
+	out, _, _ = run(t, nil, "--config", r.Config, "report", "--json", "--why", "python3")
+	var whys []report.Why
+	if err := json.Unmarshal([]byte(out), &whys); err != nil || len(whys) != 1 || whys[0].Package != "python" || whys[0].Query != "python3" {
+		t.Errorf("why JSON %v: %s", err, out)
+	}
+	for _, name := range []string{"python3<3", "nosuch"} {
+		if _, stderr, code := run(t, nil, "--config", r.Config, "report", "--why", name); code != exitFailure || !strings.Contains(stderr, name) {
+			t.Errorf("--why %s: exit %d, stderr %q", name, code, stderr)
+		}
+	}
+}

@@ -10,6 +10,9 @@ import (
 // Why explains why one package is installed.
 type Why struct {
 	Package string `json:"package"`
+	// Query is the name asked for when it is not a package name but a
+	// provision (or dependency) that Package satisfies.
+	Query string `json:"query,omitempty"`
 	// Reason is "required", "explicit", "holdpkg", "allowlist" or "orphan".
 	Reason string `json:"reason"`
 	// Chain leads from a root to the package (shortest); empty for orphans.
@@ -57,7 +60,11 @@ func WriteWhyText(w io.Writer, s Styles, whys []Why) error {
 			}
 			msg = strings.Join(parts, " -> ")
 		}
-		if _, err := fmt.Fprintf(w, "%s: %s\n", s.Name(y.Package), msg); err != nil {
+		name := s.Name(y.Package)
+		if y.Query != "" {
+			name = y.Query + " (provided by " + name + ")"
+		}
+		if _, err := fmt.Fprintf(w, "%s: %s\n", name, msg); err != nil {
 			return err
 		}
 	}
