@@ -136,10 +136,18 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 		return err
 	}
 	rep := &report.Report{SchemaVersion: report.SchemaVersion, Sections: sections, Optional: mode.String()}
-	cfg, err := app.config()
+	cfg, err := app.configNoWarn()
 	if err != nil {
 		return err
 	}
+	// pacman.conf's warnings come out at the end (before an error, which
+	// they may explain), except when --quiet found nothing.
+	quietClean := false
+	defer func() {
+		if !quietClean {
+			app.configWarnings(cfg)
+		}
+	}()
 	// File lists are most of the local database; read them only when a
 	// section looks at files.
 	files := len(opts.why) == 0 && (rep.Has(report.SectionMissing) || rep.Has(report.SectionPacfiles) || rep.Has(report.SectionUnowned))
@@ -221,6 +229,7 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 	}
 	findings := rep.Findings()
 	if opts.quiet && findings == 0 {
+		quietClean = true
 		return nil
 	}
 	var p report.Printer

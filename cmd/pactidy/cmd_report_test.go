@@ -328,3 +328,32 @@ python3>=3.12 (provided by python): app -> python
 		}
 	}
 }
+
+// --quiet prints nothing at all when nothing was found, pacman.conf's
+// warnings included (cron mails any output); otherwise they are printed,
+// also before an error they may explain.
+func TestReportQuietHidesConfigWarnings(t *testing.T) {
+	r := testroot.New(t, testroot.WithExtraConfig("DBpath = /typo"))
+	r.Install(t, testroot.Pkg{Name: "app", Version: "1-1"})
+	r.AddRepo(t, "core", testroot.Pkg{Name: "app", Version: "1-1"})
+	const warning = "directive 'DBpath' in section 'options' not recognized"
+	out, stderr, code := run(t, nil, "--config", r.Config, "report", mySections, "--quiet")
+	if code != exitOK || out != "" || stderr != "" {
+		t.Errorf("--quiet, nothing found: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	_, stderr, code = run(t, nil, "--config", r.Config, "report", mySections)
+	if code != exitOK || !strings.Contains(stderr, warning) {
+		t.Errorf("exit %d, stderr %q: no config warning", code, stderr)
+	}
+	if err := os.WriteFile(r.Path("etc/app.conf.pacnew"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, _ = run(t, nil, "--config", r.Config, "report", mySections, "--quiet")
+	if out == "" || !strings.Contains(stderr, warning) {
+		t.Errorf("--quiet with a finding: stdout %q, stderr %q", out, stderr)
+	}
+	_, stderr, code = run(t, nil, "--config", r.Config, "--dbpath", r.Path("nonexistent"), "report", "--quiet")
+	if code != exitFailure || !strings.Contains(stderr, warning) || !strings.Contains(stderr, "nonexistent") {
+		t.Errorf("failure: exit %d, stderr %q", code, stderr)
+	}
+}

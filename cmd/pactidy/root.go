@@ -152,16 +152,27 @@ func (app *App) useColor() bool {
 	return app.IsTerminal()
 }
 
-// config reads pacman.conf with the global overrides.
+// config reads pacman.conf with the global overrides and prints its
+// warnings.
 func (app *App) config() (*conf.Config, error) {
-	cfg, err := conf.Load(app.Global.Config, conf.Overrides{Root: app.Global.Root, DBPath: app.Global.DBPath})
+	cfg, err := app.configNoWarn()
 	if err != nil {
 		return nil, err
 	}
+	app.configWarnings(cfg)
+	return cfg, nil
+}
+
+// configNoWarn reads pacman.conf and leaves printing cfg.Warnings to the
+// caller (report --quiet prints nothing when nothing was found).
+func (app *App) configNoWarn() (*conf.Config, error) {
+	return conf.Load(app.Global.Config, conf.Overrides{Root: app.Global.Root, DBPath: app.Global.DBPath})
+}
+
+func (app *App) configWarnings(cfg *conf.Config) {
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(app.Stderr, "pactidy: warning: %s\n", w)
 	}
-	return cfg, nil
 }
 
 // loadDB reads the local database of the configured root.
