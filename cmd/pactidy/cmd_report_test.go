@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -355,5 +356,44 @@ func TestReportQuietHidesConfigWarnings(t *testing.T) {
 	_, stderr, code = run(t, nil, "--config", r.Config, "--dbpath", r.Path("nonexistent"), "report", "--quiet")
 	if code != exitFailure || !strings.Contains(stderr, warning) || !strings.Contains(stderr, "nonexistent") {
 		t.Errorf("failure: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A relative --root (and --dbpath) means the directory below the current
+// one, as for pacman; the report names it absolute, and pacman's database
+// inside it is still recognized as not package territory.
+func TestReportRelativeRoot(t *testing.T) {
+	r := testroot.New(t)
+	r.Install(t, testroot.Pkg{Name: "app", Version: "1-1", Files: map[string]string{"usr/bin/app": "x"}})
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(filepath.Dir(r.Dir)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chdir(wd) })
+	rel := filepath.Base(r.Dir)
+	for _, args := range [][]string{
+		{"--root", rel + "/"}, // DBPath from pacman.conf, absolute
+		{"--root", rel, "--dbpath", rel + "/var/lib/pacman"},
+	} {
+		args = append(append([]string{"--config", r.Config}, args...), "report", "--json", "--only", "missing,unowned", "--unowned-no-default-excludes")
+		out, stderr, code := run(t, nil, args...)
+		var rep report.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK {
+			t.Fatalf("%q: exit %d, %v, stderr %q\n%s", args, code, err, stderr, out)
+		}
+		if rep.Root != r.Dir {
+			t.Errorf("%q: root %q, want %q", args, rep.Root, r.Dir)
+		}
+		for _, u := range rep.Unowned {
+			if strings.HasPrefix(u.Path, "/var/lib/pacman") || u.Path == "/var/lib/" || u.Path == "/var/" {
+				t.Errorf("%q: pacman's database reported as unowned: %+v", args, u)
+			}
+		}
+		if len(rep.MissingFiles) != 0 || len(rep.Errors) != 0 {
+			t.Errorf("%q: missing %+v, errors %+v", args, rep.MissingFiles, rep.Errors)
+		}
 	}
 }

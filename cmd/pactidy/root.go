@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -166,7 +167,33 @@ func (app *App) config() (*conf.Config, error) {
 // configNoWarn reads pacman.conf and leaves printing cfg.Warnings to the
 // caller (report --quiet prints nothing when nothing was found).
 func (app *App) configNoWarn() (*conf.Config, error) {
-	return conf.Load(app.Global.Config, conf.Overrides{Root: app.Global.Root, DBPath: app.Global.DBPath})
+	cfg, err := conf.Load(app.Global.Config, conf.Overrides{Root: app.Global.Root, DBPath: app.Global.DBPath})
+	if err != nil {
+		return nil, err
+	}
+	// Like libalpm (which resolves --root and --dbpath), work with absolute
+	// paths: "--root ./mnt" must not end up as the report's "root", nor
+	// keep pacman's own directories from being recognized inside it.
+	for _, p := range append([]*string{&cfg.RootDir, &cfg.DBPath, &cfg.LogFile, &cfg.GPGDir}, ptrs(cfg.CacheDirs, cfg.HookDirs)...) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return nil, fmt.Errorf("make %s absolute: %w", *p, err)
+			}
+			*p = abs
+		}
+	}
+	return cfg, nil
+}
+
+func ptrs(lists ...[]string) []*string {
+	var out []*string
+	for _, l := range lists {
+		for i := range l {
+			out = append(out, &l[i])
+		}
+	}
+	return out
 }
 
 func (app *App) configWarnings(cfg *conf.Config) {
