@@ -370,3 +370,56 @@ func TestAddHelper(t *testing.T) {
 		}
 	}
 }
+
+// An allowlist that is a symlink (kept with one's dotfiles) is edited in
+// place: the link stays a link and its target gets the entry.
+func TestEditFollowsSymlink(t *testing.T) {
+	mustEntry := func(s string) Entry {
+		e, err := ParseEntry(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "dotfiles", "allowlist")
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte("# mine\npath /opt/keep\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "etc", "pactidy", "allowlist")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../dotfiles/allowlist", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Add(link, mustEntry("package vim")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(link, mustEntry("path /opt/keep")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced: %v %v", fi.Mode(), err)
+	}
+	data, err := os.ReadFile(target)
+	if err != nil || string(data) != "# mine\npackage vim\n" {
+		t.Errorf("target %q, %v", data, err)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink("nowhere/allowlist", dangling); err != nil {
+		t.Fatal(err)
+	}
+	if err := Add(dangling, mustEntry("package vim")); err == nil {
+		t.Error("edit through a dangling symlink succeeded")
+	}
+	if fi, err := os.Lstat(dangling); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("dangling symlink replaced")
+	}
+}

@@ -67,6 +67,15 @@ func Remove(file string, e Entry) error {
 // is a flock(2) on the directory, because the rename replaces the file's
 // inode and a lock on the old one would protect nothing.
 func edit(file string, change func(lines [][]byte, entries []Entry) ([][]byte, error)) error {
+	// The rename would replace a symlink (a list kept with one's dotfiles)
+	// by a regular file and leave the real list unchanged: edit the target.
+	if fi, err := os.Lstat(file); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		real, err := filepath.EvalSymlinks(file)
+		if err != nil {
+			return fmt.Errorf("allowlist: %s is a symlink that cannot be followed: %w", file, err)
+		}
+		file = real
+	}
 	dir := filepath.Dir(file)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("allowlist: %w", err)
