@@ -340,3 +340,28 @@ func TestApplyMoveLeavesDownloadDirs(t *testing.T) {
 		t.Error("download directory removed by a move")
 	}
 }
+
+// A cache directory named twice, once through a symlink, is one directory:
+// its files are not duplicates of themselves, and pruning keeps the kept.
+func TestSameDirectoryTwiceThroughSymlink(t *testing.T) {
+	dir, keep, remove := pruneDir(t)
+	link := filepath.Join(t.TempDir(), "pkg-link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	p := planDir(t, dir, link)
+	if len(p.Dirs) != 1 || p.Dirs[0] != dir {
+		t.Fatalf("plan dirs = %q, want only %s", p.Dirs, dir)
+	}
+	if p.Removals != len(remove) {
+		t.Fatalf("plan removes %d files, want %d: %+v", p.Removals, len(remove), p.Candidates())
+	}
+	if _, err := cache.Apply(context.Background(), p, cache.Action{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keep {
+		if !exists(filepath.Join(dir, k)) {
+			t.Errorf("%s was removed; it is the kept version", k)
+		}
+	}
+}

@@ -48,12 +48,16 @@ func interesting(name string) bool {
 }
 
 // Scan lists dirs. The directories are cleaned and made absolute; a
-// directory given twice is read once. A directory that does not exist or
-// cannot be read is an error (the caller named it); a file that vanishes or
-// cannot be examined is recorded in Errors.
+// directory given twice is read once, also when the second name reaches it
+// through a symlink or a bind mount: its files would otherwise each look
+// like a duplicate of themselves, and removing the "duplicates" would
+// remove the only copies. A directory that does not exist or cannot be
+// read is an error (the caller named it); a file that vanishes or cannot be
+// examined is recorded in Errors.
 func Scan(dirs []string) (*Listing, error) {
 	l := &Listing{}
 	seen := map[string]bool{}
+	var opened []fs.FileInfo
 	for _, d := range dirs {
 		abs, err := filepath.Abs(d)
 		if err != nil {
@@ -63,29 +67,38 @@ func Scan(dirs []string) (*Listing, error) {
 			continue
 		}
 		seen[abs] = true
-		if err := l.scanDir(abs); err != nil {
+		if opened, err = l.scanDir(abs, opened); err != nil {
 			return nil, err
 		}
 	}
 	return l, nil
 }
 
-func (l *Listing) scanDir(dir string) error {
+// scanDir reads dir unless it is one of the directories already opened,
+// and returns opened with dir added.
+func (l *Listing) scanDir(dir string, opened []fs.FileInfo) ([]fs.FileInfo, error) {
 	f, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
+		return opened, fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
+	fi, err := f.Stat()
+	if err != nil {
+		return opened, fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
 	} else if !fi.IsDir() {
-		return fmt.Errorf("cache directory %s: not a directory", dir)
+		return opened, fmt.Errorf("cache directory %s: not a directory", dir)
 	}
+	for _, o := range opened {
+		if os.SameFile(o, fi) {
+			return opened, nil
+		}
+	}
+	opened = append(opened, fi)
 	idx := len(l.Dirs)
 	l.Dirs = append(l.Dirs, dir)
 	names, err := f.Readdirnames(-1)
 	if err != nil {
-		return fmt.Errorf("read cache directory %s: %w", dir, unwrapPath(err))
+		return opened, fmt.Errorf("read cache directory %s: %w", dir, unwrapPath(err))
 	}
 	var cand []string
 	for _, name := range names {
@@ -129,7 +142,7 @@ func (l *Listing) scanDir(dir string) error {
 			l.Entries = append(l.Entries, ents[i])
 		}
 	}
-	return nil
+	return opened, nil
 }
 
 var errSkip = errors.New("skip")
