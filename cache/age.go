@@ -2,6 +2,7 @@ package cache
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +24,9 @@ func ParseAge(s string) (time.Duration, error) {
 	}
 	if unit != 0 {
 		n, err := strconv.ParseFloat(s[:len(s)-1], 64)
-		if err != nil || n < 0 || n > 1e5 {
+		// !(n >= 0) also refuses NaN; an age past time.Duration's range
+		// would wrap to a negative one, which means no minimum at all.
+		if err != nil || !(n >= 0) || n*float64(unit) >= math.MaxInt64 {
 			return 0, fmt.Errorf("invalid age %q: want e.g. 30d, 2w, 12h", s)
 		}
 		return time.Duration(n * float64(unit)), nil

@@ -68,6 +68,14 @@ func TestParseAge(t *testing.T) {
 		{"30 days", "", false},
 		{"d", "", false},
 		{"1y", "", false},
+		// NaN and ages past time.Duration's range used to become a
+		// negative duration, i.e. no minimum age at all.
+		{"nand", "", false},
+		{"NaNw", "", false},
+		{"infd", "", false},
+		{"20000w", "", false},
+		{"1e5w", "", false},
+		{"100000d", "2400000h0m0s", true},
 	}
 	for _, tt := range tests {
 		d, err := ParseAge(tt.in)
