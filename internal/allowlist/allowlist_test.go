@@ -423,3 +423,43 @@ func TestEditFollowsSymlink(t *testing.T) {
 		t.Errorf("dangling symlink replaced")
 	}
 }
+
+// A normal user editing root's allowlist is told what to do, and the file
+// stays as it was.
+func TestEditPermissionDenied(t *testing.T) {
+	if file := os.Getenv("ALLOWLIST_PERM_FILE"); file != "" {
+		err := Add(file, Entry{Kind: KindPackage, Package: "vim"})
+		if err == nil || !strings.Contains(err.Error(), file+": permission denied (run as root") {
+			t.Fatalf("Add as a normal user: %v", err)
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch to an unprivileged user")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	dir := t.TempDir()
+	for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	file := filepath.Join(dir, "allowlist")
+	if err := os.WriteFile(file, []byte("path /opt/keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	cmd := exec.Command(setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+		exe, "-test.run=^TestEditPermissionDenied$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "ALLOWLIST_PERM_FILE="+file, "HOME=/nonexistent")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		if strings.Contains(string(out), "setpriv:") {
+			t.Skipf("cannot switch user: %s", out)
+		}
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if data, _ := os.ReadFile(file); string(data) != "path /opt/keep\n" {
+		t.Errorf("file changed: %q", data)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -118,7 +119,13 @@ func edit(file string, change func(lines [][]byte, entries []Entry) ([][]byte, e
 		out.Write(l)
 		out.WriteByte('\n')
 	}
-	return replaceFile(file, out.Bytes(), mode)
+	if err := replaceFile(file, out.Bytes(), mode); err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("allowlist: cannot write %s: permission denied (run as root, or choose another file with --file)", file)
+		}
+		return err
+	}
+	return nil
 }
 
 func flock(f *os.File) error {
