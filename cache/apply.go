@@ -53,6 +53,8 @@ type Result struct {
 	Skipped []FileError
 }
 
+var errSigStays = errors.New("left in place with its package, which could not be changed")
+
 var errNotMoved = errors.New("partial download directory left in place; --remove deletes it")
 
 // ErrNotPlanned is returned for a file that changed after planning.
@@ -101,12 +103,18 @@ func Apply(ctx context.Context, plan *Plan, a Action) (*Result, error) {
 			unit = cands[i : i+2]
 			i++
 		}
-		for _, f := range unit {
+		for k, f := range unit {
 			if f.IsDir && a.MoveTo != "" {
 				res.Skipped = append(res.Skipped, FileError{Path: f.Path, Err: errNotMoved})
 				continue
 			}
-			err := applyOne(f, a, dirs)
+			var err error
+			if k > 0 && len(res.Failed) > 0 && res.Failed[len(res.Failed)-1].Path == unit[0].Path {
+				// The package stays: its signature stays with it.
+				err = errSigStays
+			} else {
+				err = applyOne(f, a, dirs)
+			}
 			if a.Progress != nil {
 				a.Progress(f, err)
 			}

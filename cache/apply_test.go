@@ -365,3 +365,46 @@ func TestSameDirectoryTwiceThroughSymlink(t *testing.T) {
 		}
 	}
 }
+
+// When a package cannot be removed or moved, its signature stays with it
+// instead of being removed or moved alone.
+func TestApplySignatureStaysWithFailedPackage(t *testing.T) {
+	for _, move := range []bool{false, true} {
+		t.Run(map[bool]string{false: "remove", true: "move"}[move], func(t *testing.T) {
+			dir, _, _ := pruneDir(t)
+			p := planDir(t, dir)
+			pkgFile := filepath.Join(dir, "foo-2.0-1-any.pkg.tar.zst")
+			// The package changes after planning, so Apply leaves it.
+			f, err := os.OpenFile(pkgFile, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Write([]byte("x"))
+			f.Close()
+			a := cache.Action{}
+			if move {
+				a.MoveTo = t.TempDir()
+			}
+			res, err := cache.Apply(context.Background(), p, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !exists(pkgFile) || !exists(pkgFile+".sig") {
+				t.Errorf("package kept: %v, its signature kept: %v; want both", exists(pkgFile), exists(pkgFile+".sig"))
+			}
+			if a.MoveTo != "" && exists(filepath.Join(a.MoveTo, "foo-2.0-1-any.pkg.tar.zst.sig")) {
+				t.Errorf("signature moved without its package")
+			}
+			failed := map[string]bool{}
+			for _, f := range res.Failed {
+				failed[filepath.Base(f.Path)] = true
+			}
+			if !failed["foo-2.0-1-any.pkg.tar.zst"] || !failed["foo-2.0-1-any.pkg.tar.zst.sig"] || len(failed) != 2 {
+				t.Errorf("failed = %v, want the package and its signature", res.Failed)
+			}
+			if exists(filepath.Join(dir, "foo-1.0-1-any.pkg.tar.zst")) {
+				t.Errorf("the other candidates were not handled")
+			}
+		})
+	}
+}
