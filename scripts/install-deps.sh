@@ -4,15 +4,20 @@
 # or through sudo, on Debian/Ubuntu (apt) and on Arch Linux (pacman).
 set -euo pipefail
 
+# Only installing needs root: a normal user with everything present (make
+# build, make test) must not need sudo.
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-	if command -v sudo >/dev/null 2>&1; then
-		SUDO="sudo"
-	else
-		echo "install-deps: not root and sudo is not available; run as root" >&2
-		exit 1
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		if command -v sudo >/dev/null 2>&1; then
+			SUDO="sudo"
+		else
+			echo "install-deps: missing packages: $*" >&2
+			echo "install-deps: not root and sudo is not available; install them as root" >&2
+			exit 1
+		fi
 	fi
-fi
+}
 
 if command -v apt-get >/dev/null 2>&1; then
 	pkgs=(libalpm-dev libarchive-dev pacman-package-manager makepkg libarchive-tools zstd fakeroot
@@ -26,6 +31,7 @@ if command -v apt-get >/dev/null 2>&1; then
 	if [ ${#missing[@]} -eq 0 ]; then
 		exit 0
 	fi
+	need_root "${missing[@]}"
 	echo "install-deps: installing ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get update -qq
@@ -39,6 +45,7 @@ elif command -v pacman >/dev/null 2>&1 && [ -f /etc/arch-release ]; then
 	if [ ${#missing[@]} -eq 0 ]; then
 		exit 0
 	fi
+	need_root "${missing[@]}"
 	$SUDO pacman -S --needed --noconfirm "${missing[@]}"
 else
 	echo "install-deps: unsupported system (need apt-get or pacman)" >&2
