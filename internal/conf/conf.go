@@ -149,7 +149,13 @@ func (p *parser) parseLine(file string, n int, text string, depth int) error {
 	key = strings.TrimSpace(key)
 	value = strings.TrimSpace(value)
 	if hasValue && value == "" {
-		return perr("directive '%s' needs a value", key)
+		// pacman takes "IgnorePkg =" (the default pacman.conf has it
+		// commented out that way) as an empty list; an empty path or
+		// Include is a mistake.
+		switch key {
+		case "Include", "RootDir", "DBPath", "LogFile", "GPGDir":
+			return perr("directive '%s' needs a value", key)
+		}
 	}
 	if key == "Include" {
 		if !hasValue {
@@ -188,7 +194,9 @@ func (p *parser) repoDirective(file string, n int, key, value string, hasValue b
 	}
 	switch key {
 	case "Server":
-		p.repo.Servers = append(p.repo.Servers, value)
+		if value != "" {
+			p.repo.Servers = append(p.repo.Servers, value)
+		}
 	case "SigLevel":
 		p.repo.SigLevel = append(p.repo.SigLevel, strings.Fields(value)...)
 	case "Usage":

@@ -91,6 +91,9 @@ Server = file:///srv/repo
 		"minimal": "[options]\n",
 		"rootdir": "[options]\nRootDir = /mnt/target\nArchitecture = x86_64 auto\n[local]\nServer = file:///x\n",
 		"dbpath":  "[options]\nDBPath = /custom/db/\nLogFile = /custom/log\n",
+		// The default pacman.conf's "#IgnorePkg   =" uncommented: pacman
+		// reads an empty list.
+		"empty-lists": "[options]\nIgnorePkg   =\nIgnoreGroup =\nNoUpgrade   =\nNoExtract   =\nHoldPkg =\nCacheDir =\nCacheDir = /a\n[core]\nServer =\nSigLevel =\n",
 	}
 	// pacman-conf has no --dbpath; the DBPath override is checked below.
 	overrides := []Overrides{{}, {Root: "/tmp/r"}}
@@ -164,7 +167,8 @@ func TestErrors(t *testing.T) {
 	}{
 		{"no-section", "HoldPkg = a\n", 1, "must belong to a section"},
 		{"bad-section", "[options\nHoldPkg = a\n", 1, "bad section name"},
-		{"empty-value", "[options]\n\nCacheDir =\n", 3, "needs a value"},
+		{"empty-value", "[options]\n\nDBPath =\n", 3, "needs a value"},
+		{"empty-include", "[options]\nInclude =\n", 2, "needs a value"},
 		{"missing-include", "[options]\nInclude = " + dir + "/nope.conf\n", 0, "nope.conf: could not be read"},
 	}
 	for _, tt := range tests {
