@@ -174,6 +174,7 @@ func (p *parser) include(file string, n int, pattern string, depth int) error {
 	if err != nil {
 		return &ParseError{File: file, Line: n, Err: fmt.Errorf("bad Include pattern %q: %w", pattern, err)}
 	}
+	matches = dropHidden(pattern, matches)
 	if len(matches) == 0 {
 		// pacman treats a pattern that matches nothing as a file name.
 		matches = []string{pattern}
@@ -185,6 +186,33 @@ func (p *parser) include(file string, n int, pattern string, depth int) error {
 		}
 	}
 	return nil
+}
+
+// dropHidden removes the matches glob(3), which pacman uses, never returns:
+// a name starting with '.' is only matched by a pattern component that
+// starts with '.' too (filepath.Glob's '*' matches it). Editor lock files
+// such as ".#core.conf" would otherwise be read.
+func dropHidden(pattern string, matches []string) []string {
+	pat := strings.Split(filepath.Clean(pattern), "/")
+	out := matches[:0]
+	for _, m := range matches {
+		comps := strings.Split(m, "/")
+		hidden := false
+		if len(comps) == len(pat) {
+			for i, c := range comps {
+				if strings.HasPrefix(c, ".") && !strings.HasPrefix(pat[i], ".") {
+					hidden = true
+				}
+			}
+		} else {
+			base := filepath.Base(m)
+			hidden = strings.HasPrefix(base, ".") && !strings.HasPrefix(filepath.Base(pattern), ".")
+		}
+		if !hidden {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (p *parser) repoDirective(file string, n int, key, value string, hasValue bool) error {

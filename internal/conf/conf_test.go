@@ -68,6 +68,10 @@ func TestMatchesPacmanConf(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "inc/10-ignore.conf"), "IgnorePkg = foo bar\nIgnorePkg = baz\n")
 	write(t, filepath.Join(dir, "inc/20-cache.conf"), "CacheDir = /srv/cache/\n")
+	// glob(3) leaves names starting with '.' to patterns that say so.
+	write(t, filepath.Join(dir, "inc/.30-hidden.conf"), "CacheDir = /hidden/\n")
+	write(t, filepath.Join(dir, ".hiddendir/40-cache.conf"), "CacheDir = /hidden2/\n")
+	write(t, filepath.Join(dir, "visible/40-cache.conf"), "CacheDir = /visible/\n")
 	write(t, filepath.Join(dir, "mirrorlist"), "# comment\nServer = http://mirror/$repo/os/$arch\n")
 	configs := map[string]string{
 		"full": `# test
@@ -78,6 +82,8 @@ CacheDir = /var/cache/pacman/pkg/
 CacheDir = /mnt/other/
   # indented comment
 Include = ` + dir + `/inc/*.conf
+Include = ` + dir + `/*/40-cache.conf
+Include = ` + dir + `/inc/.30-*.conf
 Color
 CheckSpace
 SigLevel = Required DatabaseOptional
