@@ -207,9 +207,15 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 	res, aerr := cache.Apply(ctx, plan, cache.Action{MoveTo: opts.Move})
 	out.result = res
 	denied := false
+	asRoot := os.Geteuid() == 0
 	for _, f := range res.Failed {
 		msg := f.Err.Error()
-		if errors.Is(f.Err, fs.ErrPermission) {
+		switch {
+		case errors.Is(f.Err, fs.ErrPermission) && asRoot:
+			// root is only refused by file attributes.
+			denied = true
+			msg += " (the file or its directory is immutable or append-only; see lsattr, chattr -i)"
+		case errors.Is(f.Err, fs.ErrPermission):
 			denied = true
 			msg += " (run pactidy as root to change the cache)"
 		}
@@ -238,6 +244,8 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 		return fmt.Errorf("interrupted after %d of %d files; the others are untouched", len(res.Done)+len(res.Failed), plan.Removals)
 	case aerr != nil:
 		return aerr
+	case len(res.Failed) > 0 && denied && asRoot:
+		return fmt.Errorf("%d of %d files could not be %s: operation not permitted even as root; check the attributes of the files named above (lsattr)", len(res.Failed), plan.Removals, strings.SplitN(verb, " ", 2)[0])
 	case len(res.Failed) > 0 && denied:
 		return fmt.Errorf("%d of %d files could not be %s: permission denied; run as root (sudo pactidy cache ...)", len(res.Failed), plan.Removals, strings.SplitN(verb, " ", 2)[0])
 	case len(res.Failed) > 0:
