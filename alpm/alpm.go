@@ -180,9 +180,35 @@ func (a *Handle) syncNames() (map[string]bool, []string, []pkg.EntryError) {
 			n++
 			return nil
 		})
+		if n == 0 {
+			// libalpm returns no packages both for an empty repository and
+			// for a file it cannot read; only the latter sets an error.
+			if err := a.probeSyncDB(db.Name()); err != nil {
+				errs = append(errs, pkg.EntryError{Path: file, Err: fmt.Errorf("sync database not readable (%v); run pacman -Syy", err)})
+				continue
+			}
+		}
 		readable = append(readable, db.Name())
 	}
 	return names, readable, errs
+}
+
+// probeSyncDB reads one sync database in a fresh handle, whose error state
+// is clean, and returns libalpm's error if it could not be loaded.
+func (a *Handle) probeSyncDB(name string) error {
+	h, err := galpm.Initialize(a.root, a.dbPath)
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	db, err := h.RegisterSyncDB(name, 0)
+	if err != nil {
+		return err
+	}
+	if len(db.PkgCache().Slice()) == 0 {
+		return h.LastError()
+	}
+	return nil
 }
 
 // localEntry is what a direct read of one local database directory found.
@@ -331,8 +357,15 @@ func checkDesc(path, dirName string) error {
 			version = lines[i+1]
 		}
 	}
+	const fix = "reinstall the package (pacman -S --dbonly NAME) or restore the database from a backup"
 	if name == "" || version == "" || name+"-"+version != dirName {
-		return fmt.Errorf("damaged desc: %%NAME%% and %%VERSION%% (%q, %q) do not match the entry; reinstall the package (pacman -S --dbonly NAME) or restore the database from a backup", name, version)
+		return fmt.Errorf("damaged desc: %%NAME%% and %%VERSION%% (%q, %q) do not match the entry; %s", name, version, fix)
+	}
+	// libalpm ends every field with a blank line and always writes
+	// %VALIDATION% after %REASON%: a file cut short (a full disk) loses
+	// the reason and the dependencies without libalpm noticing.
+	if !strings.HasSuffix(string(data), "\n\n") || !strings.Contains(string(data), "\n%VALIDATION%\n") {
+		return fmt.Errorf("damaged desc: the entry is cut short (its install reason and dependencies may be lost); %s", fix)
 	}
 	return nil
 }

@@ -246,3 +246,42 @@ func TestLoadOptions(t *testing.T) {
 		t.Errorf("full load: a=%+v errors=%v", a, db.Errors)
 	}
 }
+
+// TestUnreadableSyncDB: a damaged sync database is reported, not read as an
+// empty repository (which would make every package foreign); a really
+// empty repository is fine.
+func TestUnreadableSyncDB(t *testing.T) {
+	r := testroot.New(t)
+	r.AddRepo(t, "core", testroot.Pkg{Name: "a", Version: "1-1"})
+	r.AddRepo(t, "empty")
+	r.Install(t, testroot.Pkg{Name: "a", Version: "1-1"})
+	db := load(t, r)
+	if strings.Join(db.SyncDBs, ",") != "core,empty" || len(db.Errors) != 0 || !db.Get("a").InSync {
+		t.Fatalf("healthy: sync dbs %v, errors %v", db.SyncDBs, db.Errors)
+	}
+	if err := os.WriteFile(filepath.Join(r.DBPath, "sync", "core.db"), []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db = load(t, r)
+	if strings.Join(db.SyncDBs, ",") != "empty" {
+		t.Errorf("sync dbs = %v, want only the empty one readable", db.SyncDBs)
+	}
+	if len(db.Errors) != 1 || !strings.Contains(db.Errors[0].Error(), filepath.Join("sync", "core.db")) {
+		t.Errorf("errors = %v, want one naming core.db", db.Errors)
+	}
+}
+
+// TestTruncatedDesc: a desc cut short after %VERSION% makes libalpm treat a
+// dependency as explicit; the entry is reported.
+func TestTruncatedDesc(t *testing.T) {
+	r := testroot.New(t)
+	r.InstallAsDeps(t, testroot.Pkg{Name: "dep", Version: "1-1"})
+	path := filepath.Join(r.DBPath, "local", "dep-1-1", "desc")
+	if err := os.WriteFile(path, []byte("%NAME%\ndep\n\n%VERSION%\n1-1\n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := load(t, r)
+	if len(db.Errors) != 1 || db.Errors[0].Path != path || !strings.Contains(db.Errors[0].Error(), "cut short") {
+		t.Errorf("errors = %v, want the truncated desc", db.Errors)
+	}
+}
