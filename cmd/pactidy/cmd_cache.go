@@ -28,14 +28,16 @@ type cacheOptions struct {
 	CacheDirs       []string
 	Keep            int
 	KeepUninstalled int // -1: same as Keep
-	NoKeepInstalled bool
-	Ignore          []string
-	Arch            string
-	MinAge          string
-	Remove          bool
-	Move            string
-	JSON            bool
-	ExitCode        bool
+	// keepUninstalledSet: --keep-uninstalled was given (then -1 is wrong).
+	keepUninstalledSet bool
+	NoKeepInstalled    bool
+	Ignore             []string
+	Arch               string
+	MinAge             string
+	Remove             bool
+	Move               string
+	JSON               bool
+	ExitCode           bool
 	// BuildCacheDirs replace the default AUR helper build caches.
 	BuildCacheDirs []string
 }
@@ -59,6 +61,7 @@ package file names and symlinks are never touched.
 ` + exitStatusHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.keepUninstalledSet = cmd.Flags().Changed("keep-uninstalled")
 			return runCache(cmd.Context(), app, opts)
 		},
 	}
@@ -83,7 +86,7 @@ func (o cacheOptions) validate() (time.Duration, error) {
 	if o.Keep < 0 {
 		return 0, usagef("invalid --keep %d: want 0 or more", o.Keep)
 	}
-	if o.KeepUninstalled < -1 {
+	if o.KeepUninstalled < -1 || (o.keepUninstalledSet && o.KeepUninstalled < 0) {
 		return 0, usagef("invalid --keep-uninstalled %d: want 0 or more", o.KeepUninstalled)
 	}
 	if o.Remove && o.Move != "" {

@@ -237,6 +237,7 @@ func TestCacheCommandUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"--keep", "-1"},
 		{"--keep-uninstalled", "-2"},
+		{"--keep-uninstalled", "-1"}, // -1 is only the internal "same as --keep"
 		{"--remove", "--move", "/tmp"},
 		{"--min-age", "thirty days"},
 		{"--ignore", "[x"},
