@@ -224,6 +224,7 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 		}
 	}
 
+	rep.Errors = uniqueErrors(rep.Errors)
 	for i := range rep.Errors {
 		rep.Errors[i].PathBytes = rawPath(rep.Errors[i].Path)
 	}
@@ -297,4 +298,18 @@ func printWhy(app *App, opts *reportOptions, g *scan.Graph) error {
 		return report.WriteWhyJSON(app.Stdout, whys)
 	}
 	return report.WriteWhyText(app.Stdout, report.NewStyles(app.useColor()), whys)
+}
+
+// uniqueErrors drops repeats, keeping the first: two sections walking the
+// same directory (pacfiles and unowned under /etc) meet its error twice.
+func uniqueErrors(errs []report.Error) []report.Error {
+	seen := make(map[report.Error]bool, len(errs))
+	out := errs[:0]
+	for _, e := range errs {
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
