@@ -106,6 +106,8 @@ func TestParseErrors(t *testing.T) {
 		{"\n\npath /etc/[ab\n", "f:3: bad pattern \"/etc/[ab\": unterminated '['"},
 		{"path /usr/../etc\n", "f:1: bad pattern"},
 		{"path /\n", "f:1: bad pattern \"/\": the pattern matches the whole root"},
+		{"path /**\n", "f:1: bad pattern \"/**\": the pattern matches the whole root"},
+		{"path /*/**/\n", "f:1: bad pattern \"/*/**/\": the pattern matches the whole root"},
 		{"path /a\\\n", "f:1: bad pattern"},
 		{"path /opt/x   # keep\n", `f:1: "/opt/x   # keep": comments go on their own line`},
 	}

@@ -43,7 +43,7 @@ func normalizeGlob(p string) string {
 // compileGlob turns a normalized pattern ("/usr/**/foo*") into a glob.
 func compileGlob(pattern string, syntax globSyntax) (*glob, error) {
 	p := strings.TrimPrefix(pattern, "/")
-	if p == "" || p == "/" {
+	if p == "" || p == "/" || onlyWildcards(p) {
 		return nil, errors.New("the pattern matches the whole root; list what to keep instead")
 	}
 	g := &glob{}
@@ -171,4 +171,15 @@ func (g *glob) match(rel string) bool {
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// onlyWildcards reports whether every component is "*" or "**" ("/**",
+// "/*/"): such a pattern keeps everything, which hides every finding.
+func onlyWildcards(p string) bool {
+	for _, c := range strings.Split(strings.Trim(p, "/"), "/") {
+		if c != "*" && c != "**" {
+			return false
+		}
+	}
+	return true
 }
