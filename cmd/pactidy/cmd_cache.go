@@ -28,18 +28,18 @@ type cacheOptions struct {
 	CacheDirs       []string
 	Keep            int
 	KeepUninstalled int // -1: same as Keep
-	// keepUninstalledSet: --keep-uninstalled was given (then -1 is wrong).
-	keepUninstalledSet bool
-	NoKeepInstalled    bool
-	Ignore             []string
-	Arch               string
-	MinAge             string
-	Remove             bool
-	Move               string
-	JSON               bool
-	ExitCode           bool
+	NoKeepInstalled bool
+	Ignore          []string
+	Arch            string
+	MinAge          string
+	Remove          bool
+	Move            string
+	JSON            bool
+	ExitCode        bool
 	// BuildCacheDirs replace the default AUR helper build caches.
 	BuildCacheDirs []string
+	// keepUninstalledSet: --keep-uninstalled was given (then -1 is wrong).
+	keepUninstalledSet bool
 }
 
 func newCacheCmd(app *App) *cobra.Command {
