@@ -24,8 +24,10 @@ func ParseName(file string) (ParsedName, bool) {
 		return ParsedName{}, false
 	}
 	ext := file[i:]
-	// Only a compression suffix may follow: ".pkg.tar" or ".pkg.tar.zst".
-	if rest := ext[len(pkgExt):]; rest != "" && (rest[0] != '.' || len(rest) == 1 || strings.ContainsAny(rest[1:], "./")) {
+	// Only a compression suffix may follow: ".pkg.tar" or ".pkg.tar.zst";
+	// not an editor's or a tool's copy ("...pkg.tar.zst~", "...zst.orig"
+	// is refused by the '.' already).
+	if rest := ext[len(pkgExt):]; rest != "" && (rest[0] != '.' || len(rest) == 1 || !isAlnum(rest[1:])) {
 		return ParsedName{}, false
 	}
 	base := file[:i]
@@ -52,6 +54,15 @@ func ParseName(file string) (ParsedName, bool) {
 	}
 	// pkgver-pkgrel is one substring of file: no allocation.
 	return ParsedName{Name: name, Version: file[v+1 : v+1+len(pkgver)+1+len(pkgrel)], Arch: arch, Ext: ext}, true
+}
+
+func isAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // validRel accepts makepkg's pkgrel: digits, optionally ".digits".

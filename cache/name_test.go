@@ -31,6 +31,10 @@ func TestParseName(t *testing.T) {
 		{"foo-1.0-1-x86_64.pkg.tar.", "", "", "", false},
 		{"foo-1.0-1-x86_64.pkg.tarball", "", "", "", false},
 		{"-1.0-1-x86_64.pkg.tar.zst", "", "", "", false},
+		// Copies next to a package are not a second compression of it.
+		{"foo-1.0-1-x86_64.pkg.tar.zst~", "", "", "", false},
+		{"foo-1.0-1-x86_64.pkg.tar.zst-old", "", "", "", false},
+		{"foo-1.0-1-x86_64.pkg.tar.Z", "foo", "1.0-1", "x86_64", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
