@@ -65,6 +65,9 @@ type UnownedEntry struct {
 	Entries int
 	// HiddenBy names the rule that hides the entry (only with ShowHidden).
 	HiddenBy string
+	// Incomplete is set on a directory that (or part of which) could not
+	// be read: Size and Entries count only what was readable.
+	Incomplete bool
 }
 
 // UnownedResult is what Unowned found.

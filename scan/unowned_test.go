@@ -575,6 +575,19 @@ func unreadableHelper(t *testing.T) {
 			t.Errorf("no permission error for %s in %v", p, res.Errors)
 		}
 	}
+	// The unreadable unowned directory says its size is a lower bound;
+	// readable ones do not.
+	seen := false
+	for _, e := range res.Entries {
+		want := e.Path == "/opt/secret/"
+		seen = seen || want
+		if e.Incomplete != want {
+			t.Errorf("%s: Incomplete = %v, want %v", e.Path, e.Incomplete, want)
+		}
+	}
+	if !seen {
+		t.Errorf("/opt/secret/ not reported: %+v", res.Entries)
+	}
 	t.Logf("errors as nobody: %v", res.Errors)
 }
 

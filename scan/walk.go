@@ -76,7 +76,10 @@ type walkNode struct {
 	dirty bool
 	// revisit marks a directory already walked under another path.
 	revisit bool
-	items   []UnownedEntry
+	// incomplete is set when this directory or one below it could not be
+	// read: its size and count are lower bounds.
+	incomplete bool
+	items      []UnownedEntry
 }
 
 // run walks the tree with n workers and returns the entries and errors.
@@ -186,9 +189,10 @@ func (w *walker) finish(n *walkNode) {
 			p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count, HiddenBy: n.hiddenBy})
 			p.dirty = true
 		case n.unowned && !n.dirty:
-			p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count})
+			p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count, Incomplete: n.incomplete})
 			p.size += n.size
 			p.count += n.count + 1
+			p.incomplete = p.incomplete || n.incomplete
 		default:
 			p.items = append(p.items, n.items...)
 			p.dirty = true
@@ -231,6 +235,9 @@ func (wk *walkWorker) list(n *walkNode) {
 	fd, err := openDir(wk.abs([]byte(n.rel)))
 	if err != nil {
 		w.addErr(sysPath(n.rel, n.rel != ""), err)
+		n.mu.Lock()
+		n.incomplete = true
+		n.mu.Unlock()
 		return
 	}
 	defer syscall.Close(fd)
@@ -260,6 +267,9 @@ func (wk *walkWorker) list(n *walkNode) {
 		nr, err := getdents(fd, wk.buf)
 		if err != nil {
 			w.addErr(sysPath(n.rel, true), err)
+			n.mu.Lock()
+			n.incomplete = true
+			n.mu.Unlock()
 			break
 		}
 		if nr <= 0 {

@@ -73,7 +73,7 @@ func collectUnowned(ctx context.Context, app *App, cfg *conf.Config, db *pkg.DB,
 	}
 	rep.Unowned = make([]report.Unowned, 0, len(res.Entries))
 	for _, e := range res.Entries {
-		u := report.Unowned{Path: e.Path, Type: e.Type, Size: e.Size, Entries: e.Entries, HiddenBy: e.HiddenBy}
+		u := report.Unowned{Path: e.Path, Type: e.Type, Size: e.Size, Entries: e.Entries, HiddenBy: e.HiddenBy, Incomplete: e.Incomplete}
 		if !utf8.ValidString(e.Path) {
 			u.PathBytes = base64.StdEncoding.EncodeToString([]byte(e.Path))
 		}

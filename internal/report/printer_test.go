@@ -194,3 +194,13 @@ old: nothing keeps it: it is an orphan, in or below a dependency cycle (required
 		t.Errorf("why:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+func TestUnownedIncompleteText(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeUnownedText(&b, NewStyles(false), []Unowned{{Path: "/opt/secret/", Type: "dir", Entries: 0, Incomplete: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "/opt/secret/") || !strings.Contains(b.String(), "not fully readable") {
+		t.Errorf("incomplete directory not marked:\n%s", b.String())
+	}
+}

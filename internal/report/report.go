@@ -119,6 +119,9 @@ type Unowned struct {
 	// HiddenBy names the built-in rule that hides the path; such entries
 	// are only reported with --show-hidden.
 	HiddenBy string `json:"hidden_by,omitempty"`
+	// Incomplete is set on a directory that could not be read in full:
+	// size and entries count only the readable part (see errors).
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // Cache is the cache pruning plan.

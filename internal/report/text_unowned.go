@@ -49,6 +49,9 @@ func writeUnownedText(w io.Writer, s Styles, items []Unowned) error {
 		default:
 			notes = append(notes, u.Type)
 		}
+		if u.Incomplete {
+			notes = append(notes, "not fully readable: at least this much")
+		}
 		if u.HiddenBy != "" {
 			notes = append(notes, "hidden by rule "+u.HiddenBy)
 		}
