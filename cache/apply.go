@@ -35,6 +35,30 @@ func CheckLock(dbPath string) error {
 	return nil
 }
 
+// Lock takes pacman's database lock, as pacman does (creating db.lck
+// exclusively), so that no pacman starts while the cache changes. It
+// returns a *LockedError when pacman holds the lock. When the lock cannot
+// be created for want of permission (a normal user pruning a cache of
+// their own), nothing can lock it for us either: Lock then only checks
+// and returns an unlock that does nothing.
+func Lock(dbPath string) (unlock func() error, err error) {
+	p := filepath.Join(dbPath, LockFile)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o000)
+	switch {
+	case err == nil:
+		f.Close()
+		return func() error { return unwrapPath(os.Remove(p)) }, nil
+	case errors.Is(err, fs.ErrExist):
+		return nil, &LockedError{Path: p}
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS):
+		if err := CheckLock(dbPath); err != nil {
+			return nil, err
+		}
+		return func() error { return nil }, nil
+	}
+	return nil, fmt.Errorf("take pacman's lock %s: %w", p, unwrapPath(err))
+}
+
 // Action says what Apply does with the candidates of a plan.
 type Action struct {
 	// MoveTo moves the candidates into this directory; "" removes them.

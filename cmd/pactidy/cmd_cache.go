@@ -203,11 +203,16 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 		return nil
 	}
 
-	// pacman may have started while the plan was made.
-	if err := cache.CheckLock(cfg.DBPath); err != nil {
+	// pacman may have started while the plan was made; holding its lock
+	// keeps it from starting while files go.
+	unlock, err := cache.Lock(cfg.DBPath)
+	if err != nil {
 		return fmt.Errorf("refusing to change the cache: %w", err)
 	}
 	res, aerr := cache.Apply(ctx, plan, cache.Action{MoveTo: opts.Move})
+	if err := unlock(); err != nil {
+		fmt.Fprintf(app.Stderr, "pactidy: release pacman's lock: %v\n", err)
+	}
 	out.result = res
 	denied := false
 	asRoot := os.Geteuid() == 0
