@@ -19,6 +19,30 @@ need_root() {
 	fi
 }
 
+# Go itself: Debian 12's golang-go (1.19) is older than go.mod needs, so on
+# Debian it comes from go.dev (/usr/local/go); Arch's go package is current.
+check_go() {
+	local go=""
+	if command -v go >/dev/null 2>&1; then
+		go=go
+	elif [ -x /usr/local/go/bin/go ]; then
+		go=/usr/local/go/bin/go
+	else
+		echo "install-deps: Go is not installed: install Go 1.23 or newer (https://go.dev/dl/, into /usr/local/go)" >&2
+		exit 1
+	fi
+	local v
+	v=$("$go" env GOVERSION 2>/dev/null)
+	v=${v#go}
+	case "$v" in
+	1.[0-9] | 1.[0-9].* | 1.1[0-9] | 1.1[0-9].* | 1.2[0-2] | 1.2[0-2].*)
+		echo "install-deps: Go $v is too old: pactidy needs Go 1.23 or newer (https://go.dev/dl/)" >&2
+		exit 1
+		;;
+	esac
+}
+trap 'rc=$?; if [ $rc -eq 0 ]; then check_go; fi; exit $rc' EXIT
+
 if command -v apt-get >/dev/null 2>&1; then
 	pkgs=(libalpm-dev libarchive-dev pacman-package-manager makepkg libarchive-tools zstd fakeroot
 		tmux fd-find findutils pkg-config gcc make git time)
