@@ -15,12 +15,10 @@ echo
 if [ -t 0 ] && [ -t 1 ] && "${pactidy[@]}" tui --help >/dev/null 2>&1; then
 	exec "${pactidy[@]}" tui
 fi
+# The report's last section is the cache plan (pactidy cache, dry run).
 "${pactidy[@]}" report || true
-echo
-if "${pactidy[@]}" cache --help >/dev/null 2>&1; then
-	echo "== pactidy cache (dry run) =="
-	"${pactidy[@]}" cache || true
-fi
 echo
 echo "Try: ${pactidy[*]} report --why libspell"
 echo "     ${pactidy[*]} report --json"
+echo "     ${pactidy[*]} cache -k1 --keep-uninstalled 0"
+echo "     ${pactidy[*]} allow --file $PWD/$dir/allowlist add package libold"
