@@ -80,9 +80,9 @@ func TestLockReadOnlyDBPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
-		exe, "-test.run=^TestLockReadOnlyDBPath$", "-test.count=1")
+		exe, "-test.run=^TestLockReadOnlyDBPath$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), "PACTIDY_LOCK_HELPER="+db)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS: TestLockReadOnlyDBPath") {
 		t.Fatalf("as nobody: %v\n%s", err, out)
 	}
 	// And a lock that exists is still refused for that user: checked by

@@ -540,6 +540,10 @@ func TestUnownedUnreadable(t *testing.T) {
 		}
 		t.Fatalf("unprivileged scan: %v\n%s", err, out)
 	}
+	// A run that matched no test would pass too.
+	if !strings.Contains(string(out), "--- PASS: TestUnownedUnreadable") {
+		t.Fatalf("the scan did not run as nobody:\n%s", out)
+	}
 	t.Logf("%s", out)
 }
 
