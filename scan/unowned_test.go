@@ -462,13 +462,12 @@ func TestUnownedBindMount(t *testing.T) {
 		t.Skip("bind mounts need root (CAP_SYS_ADMIN)")
 	}
 	f := newFixture(t)
-	before := scanFixture(t, f.r.Dir, f.db, f.allow, nil)
 	for _, d := range []string{"opt/bind", "opt/loop", "usr/share/foo/bindhere"} {
 		if err := os.MkdirAll(f.r.Path(d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before = scanFixture(t, f.r.Dir, f.db, f.allow, nil)
+	before := scanFixture(t, f.r.Dir, f.db, f.allow, nil)
 	mount := func(src, dst string) {
 		out, err := exec.Command("mount", "--bind", src, dst).CombinedOutput()
 		if err != nil {
@@ -498,6 +497,43 @@ func TestUnownedBindMount(t *testing.T) {
 	}
 }
 
+// TestUnownedBindLoopNotInMountTable: when the mount table does not show
+// a bind mount of the root into an unowned directory, the walk meets the
+// root's directory a second time and must not enter it; the directory
+// holding the mount point is then no longer reportable as a whole.
+func TestUnownedBindLoopNotInMountTable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("bind mounts need root (CAP_SYS_ADMIN)")
+	}
+	f := newFixture(t)
+	if err := os.MkdirAll(f.r.Path("srv/unowned/loop"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.r.Path("srv/unowned/file"), []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := scanFixture(t, f.r.Dir, f.db, f.allow, nil)
+	if out, err := exec.Command("mount", "--bind", f.r.Dir, f.r.Path("srv/unowned/loop")).CombinedOutput(); err != nil {
+		t.Skipf("mount --bind not possible here: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", f.r.Path("srv/unowned/loop")).Run() })
+	noTable := filepath.Join(t.TempDir(), "no-mountinfo")
+	after := scanFixture(t, f.r.Dir, f.db, f.allow, func(o *UnownedOptions) { o.MountInfo, o.Swaps = noTable, noTable })
+	var want []UnownedEntry
+	for _, e := range before.Entries {
+		if e.Path == "/srv/unowned/" {
+			if e.Entries != 2 || e.Size != 3 {
+				t.Fatalf("before the mount: %+v, want 2 entries, 3 bytes", e)
+			}
+			e = UnownedEntry{Path: "/srv/unowned/file", Type: TypeFile, Size: 3}
+		}
+		want = append(want, e)
+	}
+	if got, w := entriesString(after.Entries), entriesString(want); got != w {
+		t.Errorf("with a bind loop the mount table does not show\n got:\n%s\nwant:\n%s", got, w)
+	}
+}
+
 // TestUnownedUnreadable runs the scan and the oracle as an unprivileged
 // user, for whom one owned and one unowned directory are unreadable.
 func TestUnownedUnreadable(t *testing.T) {
@@ -513,11 +549,13 @@ func TestUnownedUnreadable(t *testing.T) {
 		t.Skip("setpriv (util-linux) is not installed; cannot run the scan as an unprivileged user")
 	}
 	f := newFixture(t)
-	for _, p := range []string{"opt/secret/x", "opt/secret/y/z"} {
+	// opt/partly/ is reportable as a whole, but part of it is unreadable.
+	for _, p := range []string{"opt/secret/x", "opt/secret/y/z", "opt/partly/a", "opt/partly/locked/x"} {
 		os.MkdirAll(filepath.Dir(f.r.Path(p)), 0o755)
 		os.WriteFile(f.r.Path(p), []byte("s"), 0o644)
 	}
 	os.Chmod(f.r.Path("opt/secret"), 0o000)
+	os.Chmod(f.r.Path("opt/partly/locked"), 0o000)
 	os.Chmod(f.r.Path("usr/share/foo/locked"), 0o000)
 	// Let the unprivileged user reach the root.
 	for d := f.r.Dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
@@ -579,18 +617,20 @@ func unreadableHelper(t *testing.T) {
 			t.Errorf("no permission error for %s in %v", p, res.Errors)
 		}
 	}
-	// The unreadable unowned directory says its size is a lower bound;
-	// readable ones do not.
-	seen := false
+	// An unreadable unowned directory, and one with an unreadable part,
+	// say their size is a lower bound; readable ones do not.
+	seen := 0
 	for _, e := range res.Entries {
-		want := e.Path == "/opt/secret/"
-		seen = seen || want
+		want := e.Path == "/opt/secret/" || e.Path == "/opt/partly/"
+		if want {
+			seen++
+		}
 		if e.Incomplete != want {
 			t.Errorf("%s: Incomplete = %v, want %v", e.Path, e.Incomplete, want)
 		}
 	}
-	if !seen {
-		t.Errorf("/opt/secret/ not reported: %+v", res.Entries)
+	if seen != 2 {
+		t.Errorf("/opt/secret/ and /opt/partly/ not both reported: %+v", res.Entries)
 	}
 	t.Logf("errors as nobody: %v", res.Errors)
 }
