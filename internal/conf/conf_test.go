@@ -204,3 +204,46 @@ func TestErrors(t *testing.T) {
 		t.Errorf("unknown directive: err=%v warnings=%q", err, c.Warnings)
 	}
 }
+
+// TestIncludeDepth: pacman reads Includes nested ten deep and refuses the
+// eleventh level, which also ends an Include of the file itself.
+func TestIncludeDepth(t *testing.T) {
+	if _, err := exec.LookPath("pacman-conf"); err != nil {
+		t.Fatalf("pacman-conf not installed (run scripts/install-deps.sh): %v", err)
+	}
+	chain := func(levels int) string {
+		dir := filepath.Join(t.TempDir(), "chain")
+		for i := 1; i <= levels; i++ {
+			text := "HoldPkg = deepest\n"
+			if i < levels {
+				text = "Include = " + filepath.Join(dir, "f"+string(rune('a'+i))) + "\n"
+			}
+			write(t, filepath.Join(dir, "f"+string(rune('a'+i-1))), text)
+		}
+		main := filepath.Join(dir, "pacman.conf")
+		write(t, main, "[options]\nInclude = "+filepath.Join(dir, "fa")+"\n")
+		return main
+	}
+	deep := chain(maxIncludeDepth)
+	if got, want := pacmanConf(t, deep, Overrides{}, "HoldPkg"), []string{"deepest"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("pacman-conf HoldPkg = %q, want %q", got, want)
+	}
+	if c, err := Load(deep, Overrides{}); err != nil {
+		t.Errorf("%d nested Includes: %v", maxIncludeDepth, err)
+	} else if !reflect.DeepEqual(c.HoldPkg, []string{"deepest"}) {
+		t.Errorf("%d nested Includes: HoldPkg %q, want [deepest]", maxIncludeDepth, c.HoldPkg)
+	}
+
+	self := filepath.Join(t.TempDir(), "self.conf")
+	write(t, self, "[options]\nInclude = "+self+"\n")
+	for _, file := range []string{chain(maxIncludeDepth + 1), self} {
+		if err := exec.Command("pacman-conf", "--config", file, "HoldPkg").Run(); err == nil {
+			t.Errorf("pacman-conf accepts %s", file)
+		}
+		_, err := Load(file, Overrides{})
+		var pe *ParseError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "too many nested Include directives") {
+			t.Errorf("Load(%s) = %v, want the nesting error", file, err)
+		}
+	}
+}
