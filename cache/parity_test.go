@@ -4,14 +4,48 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/pactidy/pactidy/internal/vercmp"
 )
+
+// vercmpTool compares versions with pacman's vercmp(8), i.e. libalpm's
+// alpm_pkg_vercmp, which paccache's sort (pacsort) uses too, so the oracle
+// does not share internal/vercmp with the planner. Results are remembered:
+// the random cases reuse few versions.
+type vercmpTool struct {
+	t    *testing.T
+	path string
+	seen map[[2]string]int
+}
+
+func newVercmpTool(t *testing.T) *vercmpTool {
+	path, err := exec.LookPath("vercmp")
+	if err != nil {
+		t.Fatalf("vercmp(8) not found (run scripts/install-deps.sh): %v", err)
+	}
+	return &vercmpTool{t: t, path: path, seen: map[[2]string]int{}}
+}
+
+func (v *vercmpTool) compare(a, b string) int {
+	if c, ok := v.seen[[2]string{a, b}]; ok {
+		return c
+	}
+	out, err := exec.Command(v.path, a, b).Output()
+	if err != nil {
+		v.t.Fatalf("vercmp %s %s: %v", a, b, err)
+	}
+	c, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		v.t.Fatalf("vercmp %s %s printed %q", a, b, out)
+	}
+	v.seen[[2]string{a, b}], v.seen[[2]string{b, a}] = c, -c
+	return c
+}
 
 // paccacheRule is paccache's documented selection, written down
 // independently of the planner: in one directory, the package files
@@ -20,7 +54,7 @@ import (
 // to its first '.'), and of each (name, arch) group selected by --arch and
 // not --ignore'd all but the `keep` newest are candidates; the .sig of a
 // candidate goes with it. paccache does not know what is installed.
-func paccacheRule(dir string, names []string, keep int, arch string, ignore []string) []string {
+func paccacheRule(vercmp *vercmpTool, dir string, names []string, keep int, arch string, ignore []string) []string {
 	type file struct{ name, pkg, ver, arch string }
 	groups := map[string][]file{}
 	ign := map[string]bool{}
@@ -54,7 +88,7 @@ func paccacheRule(dir string, names []string, keep int, arch string, ignore []st
 		if arch != "" && g[0].arch != arch {
 			continue
 		}
-		sort.SliceStable(g, func(i, j int) bool { return vercmp.Compare(g[i].ver, g[j].ver) < 0 })
+		sort.SliceStable(g, func(i, j int) bool { return vercmp.compare(g[i].ver, g[j].ver) < 0 })
 		for i := 0; i < len(g)-keep; i++ {
 			out = append(out, filepath.Join(dir, g[i].name))
 			if present[g[i].name+".sig"] {
@@ -144,6 +178,7 @@ func parityCases() []parityCase {
 // compressions) as one version, and never touches unparseable names or
 // symlinks.
 func TestParityWithPaccache(t *testing.T) {
+	vercmp := newVercmpTool(t)
 	for _, c := range parityCases() {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -169,7 +204,8 @@ func TestParityWithPaccache(t *testing.T) {
 				}
 			}
 			sort.Strings(got)
-			want := paccacheRule(dir, c.files, c.keep, c.arch, c.ignore)
+			vercmp.t = t
+			want := paccacheRule(vercmp, dir, c.files, c.keep, c.arch, c.ignore)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("keep %d arch %q ignore %q\n pactidy  %q\n paccache %q", c.keep, c.arch, c.ignore, got, want)
 			}
