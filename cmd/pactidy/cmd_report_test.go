@@ -387,10 +387,16 @@ func TestReportRelativeRoot(t *testing.T) {
 		if rep.Root != r.Dir {
 			t.Errorf("%q: root %q, want %q", args, rep.Root, r.Dir)
 		}
+		conf := false
 		for _, u := range rep.Unowned {
 			if strings.HasPrefix(u.Path, "/var/lib/pacman") || u.Path == "/var/lib/" || u.Path == "/var/" {
 				t.Errorf("%q: pacman's database reported as unowned: %+v", args, u)
 			}
+			conf = conf || u.Path == "/etc/pacman.conf"
+		}
+		// The root was scanned: its pacman.conf belongs to no package.
+		if !conf {
+			t.Errorf("%q: /etc/pacman.conf not reported as unowned: %+v", args, rep.Unowned)
 		}
 		if len(rep.MissingFiles) != 0 || len(rep.Errors) != 0 {
 			t.Errorf("%q: missing %+v, errors %+v", args, rep.MissingFiles, rep.Errors)

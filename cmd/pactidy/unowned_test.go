@@ -112,9 +112,9 @@ func TestReportUnownedJSON(t *testing.T) {
 	if _, stderr, code := run(t, env, append(base, "report", "--only", "unowned", "--no-rule", "bogus")...); code != exitUsage || !strings.Contains(stderr, "unknown rule") {
 		t.Errorf("--no-rule bogus: exit %d, %s", code, stderr)
 	}
-	out, _, _ = run(t, env, append(base, "report", "--only", "unowned", "--json", "--unowned-exclude", "/opt")...)
-	if strings.Contains(out, `"/opt/"`) {
-		t.Errorf("--unowned-exclude /opt still reports /opt/")
+	out, stderr, code = run(t, env, append(base, "report", "--only", "unowned", "--json", "--unowned-exclude", "/opt")...)
+	if code != exitOK || strings.Contains(out, `"/opt/"`) || !strings.Contains(out, `"/etc/pacman.conf"`) {
+		t.Errorf("--unowned-exclude /opt: exit %d, stderr %q\n%s", code, stderr, out)
 	}
 
 	// Text: names with a newline or invalid UTF-8 stay on one line, escaped.
