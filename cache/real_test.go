@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pactidy/pactidy/alpm"
 	"github.com/pactidy/pactidy/cache"
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/testdb"
 	"github.com/pactidy/pactidy/internal/testroot"
 )
 
@@ -83,19 +83,7 @@ func newRealCache(t *testing.T) *realCache {
 		}
 	}
 
-	cfg, err := conf.Load(r.Config, conf.Overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := alpm.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	db, err := h.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, db := testdb.Load(t, r.Config, conf.Overrides{})
 	if len(cfg.CacheDirs) != 1 || filepath.Clean(cfg.CacheDirs[0]) != r.CacheDir {
 		t.Fatalf("CacheDirs = %q, want [%s]", cfg.CacheDirs, r.CacheDir)
 	}
@@ -260,19 +248,7 @@ func TestKeepZeroMatchesPacmanSc(t *testing.T) {
 		return m
 	}
 
-	cfg, err := conf.Load(r.Config, conf.Overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := alpm.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := h.Load()
-	h.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, db := testdb.Load(t, r.Config, conf.Overrides{})
 	l, err := cache.Scan([]string{r.CacheDir})
 	if err != nil {
 		t.Fatal(err)

@@ -13,28 +13,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pactidy/pactidy/alpm"
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/testdb"
 	"github.com/pactidy/pactidy/internal/testroot"
 )
 
 func loadRoot(t *testing.T, r *testroot.Root) (*conf.Config, *pkg.DB) {
 	t.Helper()
-	cfg, err := conf.Load(r.Config, conf.Overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := alpm.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	db, err := h.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg, db
+	return testdb.Load(t, r.Config, conf.Overrides{})
 }
 
 // lines splits pacman's output into a sorted list of names.

@@ -14,10 +14,10 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/pactidy/pactidy/alpm"
 	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/testdb"
 	"github.com/pactidy/pactidy/internal/testroot"
 )
 
@@ -156,19 +156,7 @@ func newFixture(t *testing.T) *fixture {
 
 func loadDB(t testing.TB, config, root, dbpath string) *pkg.DB {
 	t.Helper()
-	cfg, err := conf.Load(config, conf.Overrides{Root: root, DBPath: dbpath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := alpm.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	db, err := h.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, db := testdb.Load(t, config, conf.Overrides{Root: root, DBPath: dbpath})
 	return db
 }
 

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pactidy/pactidy/alpm"
 	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/report"
+	"github.com/pactidy/pactidy/internal/testdb"
 	"github.com/pactidy/pactidy/internal/testroot"
 )
 
@@ -290,19 +290,7 @@ func TestCacheCommandOptions(t *testing.T) {
 // allowlist's packages kept.
 func TestCollectCache(t *testing.T) {
 	r := cacheRoot(t)
-	cfg, err := conf.Load(r.Config, conf.Overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := alpm.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := h.Load()
-	h.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, db := testdb.Load(t, r.Config, conf.Overrides{})
 	// One more version of foo so that the default keep of 3 removes one.
 	testroot.Build(t, r.CacheDir, testroot.Pkg{Name: "foo", Version: "0.1-1"})
 	app := &App{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Now: time.Now, Getenv: func(string) string { return "" }}
