@@ -420,25 +420,6 @@ func convert(ip galpm.IPackage) *pkg.Package {
 	return p
 }
 
-// libalpmFiles is the file list and backup entries as libalpm reads them.
-// Load reads the same entries itself, in parallel (readFiles); the tests
-// hold the two to each other.
-func libalpmFiles(ip galpm.IPackage) ([]string, []pkg.Backup) {
-	files := ip.Files()
-	names := make([]string, len(files))
-	for i, f := range files {
-		names[i] = f.Name
-	}
-	var backup []pkg.Backup
-	if cp, ok := ip.(*galpm.Package); ok {
-		_ = cp.Backup().ForEach(func(b galpm.BackupFile) error {
-			backup = append(backup, pkg.Backup{Path: b.Name, Hash: b.Hash})
-			return nil
-		})
-	}
-	return names, backup
-}
-
 func validation(v galpm.Validation) []string {
 	var out []string
 	for _, x := range []struct {

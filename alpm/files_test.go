@@ -9,6 +9,7 @@ import (
 	galpm "github.com/Jguer/go-alpm/v2"
 
 	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/testroot"
 )
 
@@ -95,4 +96,22 @@ func TestReadFilesFormat(t *testing.T) {
 	if _, _, err := readFiles(filepath.Join(t.TempDir(), "absent")); err == nil {
 		t.Error("missing files entry gave no error")
 	}
+}
+
+// libalpmFiles is the file list and backup entries as libalpm reads them;
+// Load reads the same entries itself, in parallel (readFiles).
+func libalpmFiles(ip galpm.IPackage) ([]string, []pkg.Backup) {
+	files := ip.Files()
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	var backup []pkg.Backup
+	if cp, ok := ip.(*galpm.Package); ok {
+		_ = cp.Backup().ForEach(func(b galpm.BackupFile) error {
+			backup = append(backup, pkg.Backup{Path: b.Name, Hash: b.Hash})
+			return nil
+		})
+	}
+	return names, backup
 }
