@@ -13,7 +13,8 @@ import (
 	"github.com/pactidy/pactidy/internal/vercmp"
 )
 
-func load(t *testing.T, r *testroot.Root) *pkg.DB {
+// open opens r's database with r's pacman.conf; the test closes it.
+func open(t *testing.T, r *testroot.Root) *Handle {
 	t.Helper()
 	cfg, err := conf.Load(r.Config, conf.Overrides{Root: r.Dir, DBPath: r.DBPath})
 	if err != nil {
@@ -23,8 +24,13 @@ func load(t *testing.T, r *testroot.Root) *pkg.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
-	db, err := h.Load()
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+func load(t *testing.T, r *testroot.Root) *pkg.DB {
+	t.Helper()
+	db, err := open(t, r).Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,15 +228,7 @@ func TestLoadOptions(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(r.DBPath, "local", "b-1-1", "desc"), []byte("%NAME%\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := conf.Load(r.Config, conf.Overrides{Root: r.Dir, DBPath: r.DBPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := open(t, r)
 	db, err := h.LoadWith(LoadOptions{NoEntryCheck: true, NoSync: true})
 	if err != nil {
 		t.Fatal(err)

@@ -121,6 +121,17 @@ func prepareRoot(rootsDir, name string, spec testroot.GenSpec, logf func(string,
 	if err != nil {
 		return nil, err
 	}
+	r, err := saveRoot(dir, res, start)
+	if err != nil {
+		return nil, err
+	}
+	logf("generated %s in %.1f s", key, r.GenSeconds)
+	return r, nil
+}
+
+// saveRoot records a finished generation in dir's meta.json, which marks
+// the root complete for reuseOrClear.
+func saveRoot(dir string, res testroot.GenResult, start time.Time) (*Root, error) {
 	r := &Root{Dir: dir, Result: res, GenSeconds: time.Since(start).Seconds(), Generated: time.Now().UTC()}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -129,7 +140,6 @@ func prepareRoot(rootsDir, name string, spec testroot.GenSpec, logf func(string,
 	if err := os.WriteFile(filepath.Join(dir, metaFile), b, 0o644); err != nil {
 		return nil, err
 	}
-	logf("generated %s in %.1f s", key, r.GenSeconds)
 	return r, nil
 }
 
@@ -239,15 +249,7 @@ func prepareGrowth(rootsDir string, s Size, base *Root, n int, logf func(string,
 			}
 		}
 	}
-	r := &Root{Dir: dir, Result: res, GenSeconds: time.Since(start).Seconds(), Generated: time.Now().UTC()}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, metaFile), b, 0o644); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return saveRoot(dir, res, start)
 }
 
 // olderName turns NAME-PKGVER-PKGREL-ARCH.pkg.tar.zst into the file of an

@@ -952,19 +952,25 @@ func (g *generator) writeSyncDB() error {
 }
 
 // writeTree creates the owned files (when asked) and the unowned ones.
+// mkdirOnce returns a MkdirAll below root that skips directories it has
+// already made (not safe for concurrent use).
+func mkdirOnce(root string) func(rel string) error {
+	made := map[string]bool{}
+	return func(rel string) error {
+		if made[rel] {
+			return nil
+		}
+		made[rel] = true
+		return os.MkdirAll(filepath.Join(root, rel), 0o755)
+	}
+}
+
 func (g *generator) writeTree() error {
 	root := g.conf.root
 	if g.spec.WriteFiles {
 		err := parallel(len(g.pkgs), func(i int) error {
 			p := g.pkgs[i]
-			made := map[string]bool{}
-			mkdir := func(rel string) error {
-				if made[rel] {
-					return nil
-				}
-				made[rel] = true
-				return os.MkdirAll(filepath.Join(root, rel), 0o755)
-			}
+			mkdir := mkdirOnce(root)
 			for _, d := range p.dirs {
 				if err := mkdir(d); err != nil {
 					return err
@@ -998,14 +1004,7 @@ func (g *generator) writeTree() error {
 			return err
 		}
 	}
-	made := map[string]bool{}
-	mkdir := func(rel string) error {
-		if made[rel] {
-			return nil
-		}
-		made[rel] = true
-		return os.MkdirAll(filepath.Join(root, rel), 0o755)
-	}
+	mkdir := mkdirOnce(root)
 	for _, u := range g.unowned {
 		if strings.HasSuffix(u, "/") {
 			if err := mkdir(u); err != nil {
