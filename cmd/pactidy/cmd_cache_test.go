@@ -425,3 +425,35 @@ func TestCacheJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// The AUR build caches looked at by default: the invoking user's (behind
+// sudo, SUDO_USER's home) and root's, only for the running system.
+func TestDefaultBuildCacheDirs(t *testing.T) {
+	paths := func(env map[string]string, root string) []string {
+		app := &App{Getenv: func(k string) string { return env[k] }}
+		var out []string
+		for _, d := range defaultBuildCacheDirs(app, &conf.Config{RootDir: root}) {
+			out = append(out, d.Helper+":"+d.Path)
+		}
+		return out
+	}
+	if got := paths(map[string]string{"HOME": "/home/u"}, "/mnt/target"); got != nil {
+		t.Errorf("with --root elsewhere: %v, want none (another system's homes)", got)
+	}
+	got := strings.Join(paths(map[string]string{"XDG_CACHE_HOME": "/x/cache", "HOME": "/home/u"}, "/"), " ")
+	if os.Geteuid() != 0 {
+		if want := "yay:/x/cache/yay paru:/x/cache/paru/clone yay:/root/.cache/yay paru:/root/.cache/paru/clone"; got != want {
+			t.Errorf("XDG_CACHE_HOME: %s, want %s", got, want)
+		}
+		return
+	}
+	// As root without sudo the user's own cache comes from the environment.
+	if want := "yay:/x/cache/yay paru:/x/cache/paru/clone yay:/root/.cache/yay paru:/root/.cache/paru/clone"; got != want {
+		t.Errorf("root, XDG_CACHE_HOME: %s, want %s", got, want)
+	}
+	// Behind sudo, the invoking user's home (root exists on every system).
+	got = strings.Join(paths(map[string]string{"SUDO_USER": "root", "HOME": "/elsewhere"}, "/"), " ")
+	if want := "yay:/root/.cache/yay paru:/root/.cache/paru/clone yay:/root/.cache/yay paru:/root/.cache/paru/clone"; got != want {
+		t.Errorf("sudo: %s, want %s", got, want)
+	}
+}
