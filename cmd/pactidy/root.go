@@ -106,7 +106,7 @@ owns, and old package versions in the pacman cache.
 	f.StringVarP(&app.Global.DBPath, "dbpath", "b", "", "database `dir` (as pacman --dbpath)")
 	f.StringVar(&app.Global.Color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
 	f.StringArrayVar(&app.Global.Allowlist, "allowlist", nil, "extra allowlist `file` (repeatable)")
-	root.AddCommand(newVersionCmd(app), newReportCmd(app), newCacheCmd(app), newAllowCmd(app))
+	root.AddCommand(newVersionCmd(app), newReportCmd(app), newCacheCmd(app), newAllowCmd(app), newManCmd(app))
 	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	// Unknown subcommands and stray arguments are usage errors.
 	root.Args = func(cmd *cobra.Command, args []string) error {
