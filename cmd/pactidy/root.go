@@ -117,6 +117,7 @@ owns, and old package versions in the pacman cache.
 	}
 	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 	usageArgs(root)
+	registerCompletions(root, app)
 	return root
 }
 
