@@ -8,10 +8,10 @@ LDFLAGS := -X main.version=$(VERSION)
 # libalpm 13 (pacman 6.0) names two list/handle structs differently from the
 # headers go-alpm v2.3.1 expects; these defines bridge that and are harmless
 # on newer headers. They must reach every cgo build, test and vet.
-ALPM_MAJOR := $(shell pkg-config --modversion libalpm 2>/dev/null | cut -d. -f1)
-ifeq ($(ALPM_MAJOR),13)
-export CGO_CFLAGS := -O2 -g -D__alpm_list_t=_alpm_list_t -D__alpm_handle_t=_alpm_handle_t
-endif
+# Recursively expanded on purpose: the check runs when a recipe runs, after
+# "deps" has installed the headers on a fresh machine, not when make starts.
+ALPM13_DEFINES = $(shell [ "$$(pkg-config --modversion libalpm 2>/dev/null | cut -d. -f1)" = 13 ] && echo -D__alpm_list_t=_alpm_list_t -D__alpm_handle_t=_alpm_handle_t)
+export CGO_CFLAGS = -O2 -g $(ALPM13_DEFINES)
 
 .PHONY: all deps build test vet fmt-check unit demo bench bench-smoke clean
 
