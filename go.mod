@@ -1,11 +1,12 @@
 module github.com/pactidy/pactidy
 
-go 1.23
+go 1.26.0
 
 require (
 	github.com/Jguer/go-alpm/v2 v2.3.1
 	github.com/spf13/cobra v1.10.1
 	github.com/spf13/pflag v1.0.9
+	golang.org/x/sys v0.50.0
 )
 
 require (
