@@ -122,6 +122,13 @@ type removal struct {
 
 // run returns the packages removed with x, x excluded, sorted by index.
 func (w *removal) run(g *Graph, x int32) []int32 {
+	return w.runSet(g, []int32{x}, g.depReach)
+}
+
+// runSet returns the packages removed with the targets xs, xs excluded,
+// sorted by index. Packages marked in skip are never selected by the
+// recursion; nil skips nothing.
+func (w *removal) runSet(g *Graph, xs []int32, skip []bool) []int32 {
 	if len(w.inT) != len(g.pkgs) {
 		*w = removal{inT: make([]uint32, len(g.pkgs)), inRem: make([]uint32, len(g.pkgs)), got: make([]uint32, len(g.pkgs))}
 	}
@@ -132,8 +139,14 @@ func (w *removal) run(g *Graph, x int32) []int32 {
 	// Cascade (-c): add every package whose dependency only targets
 	// satisfy, until nothing breaks (alpm_checkdeps with reversedeps).
 	// Only requirers of targets can break.
-	w.targets = append(w.targets[:0], x)
-	w.inT[x] = gen
+	w.targets = w.targets[:0]
+	for _, x := range xs {
+		if !in(w.inT, x) {
+			w.inT[x] = gen
+			w.targets = append(w.targets, x)
+		}
+	}
+	nx := len(w.targets)
 	for q := 0; q < len(w.targets); q++ {
 		for _, r := range g.reqBy[w.targets[q]] {
 			if !in(w.inT, r) && g.broken(r, w.inT, gen) {
@@ -145,12 +158,13 @@ func (w *removal) run(g *Graph, x int32) []int32 {
 
 	// Recurse (-s): select the dependency-reason packages the targets
 	// depend on, transitively; explicit packages stop the walk. Packages
-	// that explicit ones reach along depends are never selected: the
-	// keep pass below would always keep them.
+	// in skip are never selected: for an orphan these are what explicit
+	// packages reach along depends, which the keep pass below would
+	// always keep.
 	w.rem = w.rem[:0]
 	visit := func(i int32) {
 		g.forEach(i, false, func(j int32) {
-			if !in(w.inT, j) && !in(w.inRem, j) && !g.depReach[j] && g.pkgs[j].Reason == pkg.Dependency {
+			if !in(w.inT, j) && !in(w.inRem, j) && (skip == nil || !skip[j]) && g.pkgs[j].Reason == pkg.Dependency {
 				w.inRem[j] = gen
 				w.rem = append(w.rem, j)
 			}
@@ -184,8 +198,8 @@ func (w *removal) run(g *Graph, x int32) []int32 {
 		})
 	}
 
-	out := make([]int32, 0, len(w.targets)-1+len(w.rem)-len(w.queue))
-	out = append(out, w.targets[1:]...)
+	out := make([]int32, 0, len(w.targets)-nx+len(w.rem)-len(w.queue))
+	out = append(out, w.targets[nx:]...)
 	for _, r := range w.rem {
 		if !in(w.got, r) {
 			out = append(out, r)
