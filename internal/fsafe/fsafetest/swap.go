@@ -35,7 +35,7 @@ func Main() {
 	if v == "" {
 		return
 	}
-	a, b, ok := strings.Cut(v, "\x00")
+	a, b, ok := strings.Cut(v, "\n")
 	if !ok {
 		fmt.Fprintln(os.Stderr, "fsafetest: bad swap spec")
 		os.Exit(2)
@@ -147,7 +147,7 @@ func Swap(t testing.TB, a, b string) *Swapper {
 		t.Skip("needs root to run the swapper as another user")
 	}
 	cmd := exec.Command(Exe(t), "-test.run=^$")
-	cmd.Env = append(os.Environ(), envSwap+"="+a+"\x00"+b)
+	cmd.Env = append(os.Environ(), envSwap+"="+a+"\n"+b)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: Nobody, Gid: Nobody}}
 	cmd.Stderr = os.Stderr
 	s := &Swapper{cmd: cmd}
