@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pactidy/pactidy/internal/fsafe"
 	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/vercmp"
 )
@@ -105,6 +106,9 @@ type File struct {
 	Size    int64
 	ModTime time.Time
 	IsDir   bool
+	// ID and DirID are the file and its cache directory as Scan saw them;
+	// Apply acts only on those very objects.
+	ID, DirID fsafe.Identity
 	// Remove is the verdict; Reason says why it is removed or kept.
 	Remove bool
 	Reason string
@@ -113,6 +117,8 @@ type File struct {
 // Plan is what pruning would do.
 type Plan struct {
 	Dirs []string
+	// DirIDs are the directories of Dirs as Scan read them.
+	DirIDs []fsafe.Identity
 	// Files are every file considered, kept and removed: package files
 	// grouped by name and architecture, newest version first, each followed
 	// by its signature; then stray signatures, partial downloads and the
@@ -195,14 +201,14 @@ type group struct {
 
 func (p *planner) plan() *Plan {
 	l := p.l
-	plan := &Plan{Dirs: l.Dirs, Errors: append([]FileError(nil), l.Errors...), Files: make([]File, 0, len(l.Entries))}
+	plan := &Plan{Dirs: l.Dirs, DirIDs: l.DirIDs, Errors: append([]FileError(nil), l.Errors...), Files: make([]File, 0, len(l.Entries))}
 
 	// Classify. Package files by directory and name, to pair signatures.
 	pkgs := make([]File, 0, len(l.Entries))
 	var sigs, others []File
 	for _, e := range l.Entries {
 		dir := l.Dirs[e.Dir]
-		f := File{Path: dir + "/" + e.Name, Dir: dir, Size: e.Size, ModTime: e.ModTime}
+		f := File{Path: dir + "/" + e.Name, Dir: dir, Size: e.Size, ModTime: e.ModTime, ID: e.ID, DirID: l.dirID(e.Dir)}
 		switch {
 		case e.Type.IsDir():
 			f.Kind, f.IsDir = Partial, true

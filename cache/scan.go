@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pactidy/pactidy/internal/fsafe"
 )
 
 // Entry is one top-level entry of a cache directory that may concern the
@@ -21,11 +23,18 @@ type Entry struct {
 	Type    fs.FileMode
 	Size    int64 // for a directory: the regular files inside it
 	ModTime time.Time
+	// ID is the entry as it was seen (device, inode, type and size of the
+	// entry itself): Apply touches only that very object.
+	ID fsafe.Identity
 }
+
+type devIno struct{ dev, ino uint64 }
 
 // Listing is what Scan read from the cache directories.
 type Listing struct {
-	Dirs    []string
+	Dirs []string
+	// DirIDs are the directories of Dirs as they were read.
+	DirIDs  []fsafe.Identity
 	Entries []Entry
 	Errors  []FileError
 }
@@ -57,7 +66,7 @@ func interesting(name string) bool {
 func Scan(dirs []string) (*Listing, error) {
 	l := &Listing{}
 	seen := map[string]bool{}
-	var opened []fs.FileInfo
+	var opened []fsafe.Identity
 	for _, d := range dirs {
 		abs, err := filepath.Abs(d)
 		if err != nil {
@@ -76,27 +85,23 @@ func Scan(dirs []string) (*Listing, error) {
 
 // scanDir reads dir unless it is one of the directories already opened,
 // and returns opened with dir added.
-func (l *Listing) scanDir(dir string, opened []fs.FileInfo) ([]fs.FileInfo, error) {
-	f, err := os.Open(dir)
+func (l *Listing) scanDir(dir string, opened []fsafe.Identity) ([]fsafe.Identity, error) {
+	f, err := openCacheDir(dir)
 	if err != nil {
-		return opened, fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
+		return opened, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return opened, fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
-	} else if !fi.IsDir() {
-		return opened, fmt.Errorf("cache directory %s: not a directory", dir)
-	}
+	id := f.Stat().ID()
 	for _, o := range opened {
-		if os.SameFile(o, fi) {
+		if o.Dev == id.Dev && o.Ino == id.Ino {
 			return opened, nil
 		}
 	}
-	opened = append(opened, fi)
+	opened = append(opened, id)
 	idx := len(l.Dirs)
 	l.Dirs = append(l.Dirs, dir)
-	names, err := f.Readdirnames(-1)
+	l.DirIDs = append(l.DirIDs, id)
+	names, err := f.ReadDir()
 	if err != nil {
 		return opened, fmt.Errorf("read cache directory %s: %w", dir, unwrapPath(err))
 	}
@@ -107,7 +112,7 @@ func (l *Listing) scanDir(dir string, opened []fs.FileInfo) ([]fs.FileInfo, erro
 		}
 	}
 	// lstat is most of the time of a big cache; spread it over the CPUs.
-	dirfd := int(f.Fd())
+	dirfd := f.Fd()
 	ents := make([]Entry, len(cand))
 	errs := make([]error, len(cand))
 	workers := runtime.GOMAXPROCS(0)
@@ -148,11 +153,12 @@ func (l *Listing) scanDir(dir string, opened []fs.FileInfo) ([]fs.FileInfo, erro
 var errSkip = errors.New("skip")
 
 func statEntry(dirfd int, dir string, idx int, name string) (Entry, error) {
-	typ, size, mtime, err := lstatAt(dirfd, dir, name)
+	typ, size, mtime, di, err := lstatAt(dirfd, dir, name)
 	if err != nil {
 		return Entry{}, err
 	}
-	e := Entry{Dir: idx, Name: name, Type: typ, Size: size, ModTime: mtime}
+	e := Entry{Dir: idx, Name: name, Type: typ, Size: size, ModTime: mtime,
+		ID: fsafe.Identity{Dev: di.dev, Ino: di.ino, Type: typ, Size: size}}
 	if typ.IsDir() {
 		if !strings.HasPrefix(name, downloadPrefix) {
 			return e, errSkip
@@ -185,10 +191,36 @@ func dirUsage(dir string, mtime time.Time) (int64, time.Time, error) {
 	return size, mtime, nil
 }
 
+// openCacheDir opens a cache directory by handle: a symlink of root's or
+// the caller's on the way is followed (a cache on another disk), one of
+// another user's is refused, and the directory itself is opened with
+// O_NOFOLLOW. Apply opens it the same way and checks that it is the
+// directory Scan read.
+func openCacheDir(dir string) (*fsafe.Dir, error) {
+	real, err := fsafe.Resolve(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
+	}
+	d, err := fsafe.OpenDir(real)
+	if err != nil {
+		return nil, fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
+	}
+	return d, nil
+}
+
 func unwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err
+}
+
+// dirID is the identity of Dirs[i]; zero (matching nothing) for a listing
+// not made by Scan.
+func (l *Listing) dirID(i int) fsafe.Identity {
+	if i < len(l.DirIDs) {
+		return l.DirIDs[i]
+	}
+	return fsafe.Identity{}
 }

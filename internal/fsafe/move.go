@@ -83,10 +83,23 @@ func Move(src *Dir, name string, want Identity, dst *Dir, dstName string) error 
 	}
 	// The content is in dst; only the original is left to go.
 	if err := RemoveFile(src, name, want); err != nil {
-		return fmt.Errorf("copied to %s, but the original stays: %w", dst.Join(dstName), err)
+		return &CopiedError{Path: path, Dest: dst.Join(dstName), Err: err}
 	}
 	return nil
 }
+
+// CopiedError is the error of a move that copied the file to Dest but
+// could not remove the original at Path afterwards: both exist now.
+type CopiedError struct {
+	Path, Dest string
+	Err        error
+}
+
+func (e *CopiedError) Error() string {
+	return fmt.Sprintf("copied to %s, but the original %s stays: %v", e.Dest, e.Path, unwrap(e.Err))
+}
+
+func (e *CopiedError) Unwrap() error { return e.Err }
 
 // Copy copies the regular file name of src, which must be the file want
 // names, to dstName in dst, never replacing an entry there. The source is
