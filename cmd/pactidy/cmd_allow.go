@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pactidy/pactidy/internal/allowlist"
+	"github.com/pactidy/pactidy/internal/quote"
 )
 
 const allowEntryHelp = `An entry is one of:
@@ -101,7 +102,7 @@ func runAllowEdit(app *App, opts allowOptions, args []string, op func(string, al
 		}
 		return err
 	}
-	_, err = fmt.Fprintf(app.Stdout, "%s %q in %s\n", done, e.String(), file)
+	_, err = fmt.Fprintf(app.Stdout, "%s %q in %s\n", done, e.String(), quote.Quote(file))
 	return err
 }
 
@@ -112,7 +113,7 @@ func runAllowList(app *App) error {
 	}
 	tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
 	for _, e := range l.Entries() {
-		fmt.Fprintf(tw, "%s\t%s\n", e.String(), e.Source())
+		fmt.Fprintf(tw, "%s\t%s\n", quote.Quote(e.String()), quote.Quote(e.Source()))
 	}
 	return tw.Flush()
 }

@@ -120,7 +120,7 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 		// error (Scan reports it).
 		for _, d := range cfg.CacheDirs {
 			if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
-				fmt.Fprintf(app.Stderr, "pactidy: warning: cache directory %s (CacheDir of %s) does not exist\n", report.QuotePath(d), cfg.File)
+				fmt.Fprintf(app.Stderr, "pactidy: warning: cache directory %s (CacheDir of %s) does not exist\n", report.QuotePath(d), report.QuotePath(cfg.File))
 				continue
 			}
 			dirs = append(dirs, d)
@@ -153,7 +153,7 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 	}
 	l := sc.l
 	for _, e := range db.Errors {
-		fmt.Fprintf(app.Stderr, "pactidy: warning: %s\n", e.Error())
+		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", report.QuotePath(e.Path), report.QuotePath(e.Err.Error()))
 	}
 	allow, err := app.allowlist()
 	if err != nil {
@@ -186,7 +186,7 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 	for _, e := range plan.Errors {
 		out.errors = append(out.errors, report.Error{Path: e.Path, Error: e.Err.Error()})
 		if !opts.JSON {
-			fmt.Fprintf(app.Stderr, "pactidy: %s\n", e.Error())
+			fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", report.QuotePath(e.Path), report.QuotePath(e.Err.Error()))
 		}
 	}
 
@@ -211,7 +211,7 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 	}
 	res, aerr := cache.Apply(ctx, plan, cache.Action{MoveTo: opts.Move})
 	if err := unlock(); err != nil {
-		fmt.Fprintf(app.Stderr, "pactidy: release pacman's lock: %v\n", err)
+		fmt.Fprintf(app.Stderr, "pactidy: release pacman's lock: %s\n", report.QuotePath(err.Error()))
 	}
 	out.result = res
 	denied := false
@@ -229,12 +229,12 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 		}
 		out.errors = append(out.errors, report.Error{Path: f.Path, Error: msg})
 		if !opts.JSON {
-			fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", report.QuotePath(f.Path), msg)
+			fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", report.QuotePath(f.Path), report.QuotePath(msg))
 		}
 	}
 	for _, f := range res.Skipped {
 		if !opts.JSON {
-			fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", report.QuotePath(f.Path), f.Err)
+			fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", report.QuotePath(f.Path), report.QuotePath(f.Err.Error()))
 		}
 	}
 	if err := out.finish(); err != nil {
@@ -242,7 +242,7 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 	}
 	verb := "removed"
 	if opts.Move != "" {
-		verb = "moved to " + opts.Move
+		verb = "moved to " + report.QuotePath(opts.Move)
 	}
 	if !opts.JSON {
 		fmt.Fprintf(app.Stdout, "%d %s %s, %s\n", len(res.Done), cachePlural(len(res.Done), "file", "files"), verb, report.HumanBytes(res.Bytes))
@@ -316,6 +316,9 @@ type cacheResultJS struct {
 	Bytes   int64  `json:"bytes"`
 	Failed  int    `json:"failed"`
 	MovedTo string `json:"moved_to,omitempty"`
+	// MovedToBytes is the raw directory, base64, when MovedTo is not valid
+	// UTF-8.
+	MovedToBytes string `json:"moved_to_bytes,omitempty"`
 }
 
 func (o *cacheOutput) finish() error {
@@ -332,12 +335,14 @@ func (o *cacheOutput) finish() error {
 	if doc.Errors == nil {
 		doc.Errors = []report.Error{}
 	}
+	o.cache.FillPathBytes()
+	report.FillErrorBytes(doc.Errors)
 	if o.result != nil {
 		doc.Action = "remove"
 		if o.opts.Move != "" {
 			doc.Action = "move"
 		}
-		doc.Result = &cacheResultJS{Files: len(o.result.Done), Bytes: o.result.Bytes, Failed: len(o.result.Failed), MovedTo: o.opts.Move}
+		doc.Result = &cacheResultJS{Files: len(o.result.Done), Bytes: o.result.Bytes, Failed: len(o.result.Failed), MovedTo: o.opts.Move, MovedToBytes: report.RawPath(o.opts.Move)}
 	}
 	b, err := doc.marshal()
 	if err != nil {
@@ -379,6 +384,11 @@ func (d *cacheJSON) marshal() ([]byte, error) {
 	b, err := small(b, `,"cache":{"dirs":`, c.Dirs)
 	if err != nil {
 		return nil, err
+	}
+	if c.DirsBytes != nil {
+		if b, err = small(b, `,"dirs_bytes":`, c.DirsBytes); err != nil {
+			return nil, err
+		}
 	}
 	b = appendCandidates(append(b, `,"candidates":`...), c.Candidates)
 	b = append(b, `,"reclaim_bytes":`...)
@@ -424,6 +434,10 @@ func appendCandidates(b []byte, list []report.CacheCandidate) []byte {
 		b = appendJSONString(b, c.Reason)
 		b = append(b, `,"kind":`...)
 		b = appendJSONString(b, c.Kind)
+		if c.PathBytes != "" {
+			b = append(b, `,"path_bytes":`...)
+			b = appendJSONString(b, c.PathBytes)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')

@@ -247,7 +247,7 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 	}
 	for _, e := range rep.Errors {
 		// A file name may hold newlines or terminal escapes.
-		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", report.QuotePath(e.Path), e.Error)
+		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", report.QuotePath(e.Path), report.QuotePath(e.Error))
 	}
 	if opts.exitCode && findings > 0 {
 		return errFindings

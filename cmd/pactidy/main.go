@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/pactidy/pactidy/internal/quote"
 )
 
 // Exit statuses; documented in the root command's help and the README.
@@ -35,10 +37,12 @@ func exitCode(app *App, err error) int {
 	case errors.Is(err, errFindings):
 		return exitFindings
 	case errors.As(err, &uerr):
-		fmt.Fprintf(app.Stderr, "pactidy: %v\nRun 'pactidy --help' for usage.\n", err)
+		fmt.Fprintf(app.Stderr, "pactidy: %s\nRun 'pactidy --help' for usage.\n", quote.Quote(err.Error()))
 		return exitUsage
 	default:
-		fmt.Fprintf(app.Stderr, "pactidy: %v\n", err)
+		// A message may carry a file name or a line of a configuration
+		// file: never raw on the terminal.
+		fmt.Fprintf(app.Stderr, "pactidy: %s\n", quote.Quote(err.Error()))
 		return exitFailure
 	}
 }

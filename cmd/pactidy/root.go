@@ -16,6 +16,7 @@ import (
 	"github.com/pactidy/pactidy/alpm"
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/quote"
 )
 
 // App is the world a command runs in; tests replace its parts.
@@ -199,7 +200,7 @@ func ptrs(lists ...[]string) []*string {
 
 func (app *App) configWarnings(cfg *conf.Config) {
 	for _, w := range cfg.Warnings {
-		fmt.Fprintf(app.Stderr, "pactidy: warning: %s\n", w)
+		fmt.Fprintf(app.Stderr, "pactidy: warning: %s\n", quote.Quote(w))
 	}
 }
 

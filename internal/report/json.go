@@ -13,6 +13,7 @@ type jsonPrinter struct{}
 type jsonReport struct {
 	SchemaVersion  int            `json:"schema_version"`
 	Root           string         `json:"root"`
+	RootBytes      string         `json:"root_bytes,omitempty"`
 	GeneratedAt    string         `json:"generated_at"`
 	Sections       []string       `json:"sections"`
 	Installed      int            `json:"installed"`
@@ -29,9 +30,11 @@ type jsonReport struct {
 }
 
 func (jsonPrinter) Print(w io.Writer, rep *Report) error {
+	rep.FillPathBytes()
 	out := jsonReport{
 		SchemaVersion: rep.SchemaVersion,
 		Root:          rep.Root,
+		RootBytes:     rep.RootBytes,
 		GeneratedAt:   rep.GeneratedAt.UTC().Format(time.RFC3339),
 		Sections:      nonNil(rep.Sections),
 		Installed:     rep.Installed,

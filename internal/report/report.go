@@ -24,9 +24,12 @@ var AllSections = []string{SectionOrphans, SectionUnneeded, SectionForeign, Sect
 
 // Report is everything one run found.
 type Report struct {
-	SchemaVersion int       `json:"schema_version"`
-	Root          string    `json:"root"`
-	GeneratedAt   time.Time `json:"generated_at"`
+	SchemaVersion int    `json:"schema_version"`
+	Root          string `json:"root"`
+	// RootBytes is the raw root path, base64, only when Root is not
+	// valid UTF-8 (as path_bytes everywhere).
+	RootBytes   string    `json:"root_bytes,omitempty"`
+	GeneratedAt time.Time `json:"generated_at"`
 	// Sections lists the sections that were computed; the others are absent
 	// from JSON and not printed.
 	Sections []string `json:"sections"`
@@ -126,7 +129,11 @@ type Unowned struct {
 
 // Cache is the cache pruning plan.
 type Cache struct {
-	Dirs       []string         `json:"dirs"`
+	Dirs []string `json:"dirs"`
+	// DirsBytes is present only when a directory of Dirs is not valid
+	// UTF-8: then it holds, at the same index, the raw path in base64
+	// ("" for the valid ones).
+	DirsBytes  []string         `json:"dirs_bytes,omitempty"`
 	Candidates []CacheCandidate `json:"candidates"`
 	// ReclaimBytes is the sum of the candidates' sizes; a signature is a
 	// candidate of its own ("signature of ..."), so it is counted once.
@@ -150,6 +157,9 @@ type CacheCandidate struct {
 	// Kind is package, signature, stray_signature, partial, unparseable
 	// or special (a symlink or other non-regular entry).
 	Kind string `json:"kind"`
+	// PathBytes is the raw path, base64, only when Path is not valid UTF-8
+	// (as in Unowned).
+	PathBytes string `json:"path_bytes,omitempty"`
 }
 
 // CacheBuild is an AUR helper's build directory of a package no longer
@@ -159,6 +169,9 @@ type CacheBuild struct {
 	Name   string `json:"name"`
 	Path   string `json:"path"`
 	Size   int64  `json:"size"`
+	// PathBytes is the raw path, base64, only when Path is not valid UTF-8
+	// (as in Unowned).
+	PathBytes string `json:"path_bytes,omitempty"`
 }
 
 // Error is a problem with one path; the rest of the report is still valid.

@@ -2,9 +2,8 @@ package report
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/pactidy/pactidy/internal/quote"
 )
 
 // Styles colour text output; without colour every style is the identity.
@@ -44,12 +43,7 @@ func HumanBytes(n int64) string {
 	return fmt.Sprintf("%.2f %s", f, units[i])
 }
 
-// QuotePath makes a path safe to print on one terminal line: names with
-// control characters, newlines or invalid UTF-8 are shown Go-quoted with
-// escapes, everything else as is.
-func QuotePath(p string) string {
-	if utf8.ValidString(p) && !strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return p
-	}
-	return strconv.Quote(p)
-}
+// QuotePath makes a path (or any string read from the file system or a
+// configuration file) safe to print on one terminal line; it is
+// quote.Quote, the one quoting function of pactidy.
+func QuotePath(p string) string { return quote.Quote(p) }

@@ -90,12 +90,12 @@ func (p *textPrinter) orphans(w *errWriter, rep *Report) {
 			notes = append(notes, s.Warn("cycle"))
 		}
 		if len(o.Removes) > 0 {
-			notes = append(notes, fmt.Sprintf("removes also %s, frees %s", strings.Join(o.Removes, " "), HumanBytes(o.FreedBytes)))
+			notes = append(notes, fmt.Sprintf("removes also %s, frees %s", quoteJoin(o.Removes), HumanBytes(o.FreedBytes)))
 		}
 		if len(o.OptionalFor) > 0 {
-			notes = append(notes, "optional for "+strings.Join(o.OptionalFor, " "))
+			notes = append(notes, "optional for "+quoteJoin(o.OptionalFor))
 		}
-		t.row(cell{o.Name, s.Name}, cell{o.Version, nil}, cell{HumanBytes(o.InstalledSize), s.Size}, cell{strings.Join(notes, "; "), nil})
+		t.row(cell{QuotePath(o.Name), s.Name}, cell{QuotePath(o.Version), nil}, cell{HumanBytes(o.InstalledSize), s.Size}, cell{strings.Join(notes, "; "), nil})
 	}
 	t.write(w)
 }
@@ -109,7 +109,7 @@ func (p *textPrinter) unneeded(w *errWriter, items []Unneeded) {
 	p.headerHint(w, "Unneeded explicit packages", len(items), ", "+HumanBytes(total), "nothing depends on them; review, do not remove blindly")
 	t := newTable()
 	for _, u := range items {
-		t.row(cell{u.Name, s.Name}, cell{u.Version, nil}, cell{HumanBytes(u.InstalledSize), s.Size})
+		t.row(cell{QuotePath(u.Name), s.Name}, cell{QuotePath(u.Version), nil}, cell{HumanBytes(u.InstalledSize), s.Size})
 	}
 	t.write(w)
 }
@@ -123,7 +123,7 @@ func (p *textPrinter) foreign(w *errWriter, rep *Report) {
 	p.headerHint(w, "Foreign packages", len(rep.Foreign), "", "in no sync database")
 	t := newTable()
 	for _, f := range rep.Foreign {
-		t.row(cell{f.Name, s.Name}, cell{f.Version, nil})
+		t.row(cell{QuotePath(f.Name), s.Name}, cell{QuotePath(f.Version), nil})
 	}
 	t.write(w)
 }
@@ -138,7 +138,7 @@ func (p *textPrinter) missing(w *errWriter, items []MissingFile) {
 	p.headerHint(w, "Missing files", len(items), fmt.Sprintf(" in %d %s", n, plural(n, "package", "packages")), "reinstall to restore them")
 	t := newTable()
 	for _, m := range items {
-		t.row(cell{m.Package, s.Name}, cell{QuotePath(m.Path), nil})
+		t.row(cell{QuotePath(m.Package), s.Name}, cell{QuotePath(m.Path), nil})
 	}
 	t.write(w)
 }
@@ -148,11 +148,11 @@ func (p *textPrinter) pacfiles(w *errWriter, items []Pacfile) {
 	p.headerHint(w, "Pacnew, pacsave and pacorig files", len(items), "", "merge them, e.g. with pacdiff")
 	t := newTable()
 	for _, f := range items {
-		owner := f.Package
-		if owner == "" {
-			owner = s.Dim("(no owner)")
+		owner := cell{QuotePath(f.Package), nil}
+		if f.Package == "" {
+			owner = cell{"(no owner)", s.Dim}
 		}
-		t.row(cell{QuotePath(f.Path), nil}, cell{f.Kind, s.Warn}, cell{owner, nil})
+		t.row(cell{QuotePath(f.Path), nil}, cell{f.Kind, s.Warn}, owner)
 	}
 	t.write(w)
 }
@@ -195,6 +195,15 @@ func (t *table) write(w *errWriter) {
 		}
 		w.printf("%s\n", strings.TrimRight(b.String(), " "))
 	}
+}
+
+// quoteJoin quotes each name and joins them with spaces.
+func quoteJoin(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = QuotePath(n)
+	}
+	return strings.Join(q, " ")
 }
 
 func plural(n int, one, many string) string {

@@ -113,9 +113,9 @@ func writeCacheText(w io.Writer, s Styles, c *Cache) error {
 		for i, r := range rows {
 			name := cell{}
 			if i == 0 {
-				name = cell{k.name + " " + k.arch, s.Name}
+				name = cell{QuotePath(k.name) + " " + QuotePath(k.arch), s.Name}
 			}
-			v := r.Version
+			v := QuotePath(r.Version)
 			if r.sig {
 				v += " +sig"
 			}
@@ -146,7 +146,7 @@ func writeCacheText(w io.Writer, s Styles, c *Cache) error {
 		ew.printf("  %s (%d, %s; not removed)\n", s.Header("AUR build caches of packages no longer installed"), n, HumanBytes(c.BuildCacheBytes))
 		t := newTable()
 		for _, b := range c.BuildCaches {
-			t.row(cell{b.Helper, s.Dim}, cell{b.Name, s.Name}, cell{HumanBytes(b.Size), s.Size}, cell{QuotePath(b.Path), nil})
+			t.row(cell{QuotePath(b.Helper), s.Dim}, cell{QuotePath(b.Name), s.Name}, cell{HumanBytes(b.Size), s.Size}, cell{QuotePath(b.Path), nil})
 		}
 		t.write(ew)
 	}

@@ -47,12 +47,12 @@ func WriteWhyText(w io.Writer, s Styles, whys []Why) error {
 				msg += ", in or below a dependency cycle"
 			}
 			if len(y.RequiredBy) > 0 {
-				msg += " (required only by orphans: " + strings.Join(y.RequiredBy, " ") + ")"
+				msg += " (required only by orphans: " + quoteJoin(y.RequiredBy) + ")"
 			}
 		default:
 			var parts []string
 			for _, l := range y.Chain {
-				n := s.Name(l.Name)
+				n := s.Name(QuotePath(l.Name))
 				if l.Optional {
 					n += " " + s.Dim("(optional)")
 				}
@@ -60,9 +60,9 @@ func WriteWhyText(w io.Writer, s Styles, whys []Why) error {
 			}
 			msg = strings.Join(parts, " -> ")
 		}
-		name := s.Name(y.Package)
+		name := s.Name(QuotePath(y.Package))
 		if y.Query != "" {
-			name = y.Query + " (provided by " + name + ")"
+			name = QuotePath(y.Query) + " (provided by " + name + ")"
 		}
 		if _, err := fmt.Fprintf(w, "%s: %s\n", name, msg); err != nil {
 			return err
