@@ -62,6 +62,9 @@ package file names and symlinks are never touched.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.keepUninstalledSet = cmd.Flags().Changed("keep-uninstalled")
+			if err := app.cacheSettings(cmd, &opts); err != nil {
+				return err
+			}
 			return runCache(cmd.Context(), app, opts)
 		},
 	}

@@ -68,6 +68,9 @@ func newReportCmd(app *App) *cobra.Command {
   pactidy report --why cairo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.reportSettings(cmd, opts); err != nil {
+				return err
+			}
 			return runReport(cmd.Context(), app, opts)
 		},
 	}

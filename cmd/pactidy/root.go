@@ -17,6 +17,7 @@ import (
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/quote"
+	"github.com/pactidy/pactidy/internal/settings"
 )
 
 // App is the world a command runs in; tests replace its parts.
@@ -28,6 +29,9 @@ type App struct {
 	Getenv     func(string) string
 
 	Global GlobalOptions
+
+	// loaded are the settings, once read.
+	loaded *settings.Settings
 }
 
 // GlobalOptions have pacman's meaning.
@@ -38,6 +42,8 @@ type GlobalOptions struct {
 	Color  string
 	// Allowlist files given with --allowlist, read after the system ones.
 	Allowlist []string
+	// Settings is the settings file given with --settings.
+	Settings string
 }
 
 func newApp() *App {
@@ -107,7 +113,9 @@ owns, and old package versions in the pacman cache.
 	f.StringVarP(&app.Global.DBPath, "dbpath", "b", "", "database `dir` (as pacman --dbpath)")
 	f.StringVar(&app.Global.Color, "color", "auto", "colour output: auto, always or never (NO_COLOR is honoured)")
 	f.StringArrayVar(&app.Global.Allowlist, "allowlist", nil, "extra allowlist `file` (repeatable)")
+	f.StringVar(&app.Global.Settings, "settings", "", "settings `file` to read instead of /etc/pactidy/pactidy.conf")
 	root.AddCommand(newVersionCmd(app), newReportCmd(app), newCacheCmd(app), newAllowCmd(app), newManCmd(app))
+	root.AddCommand(newSettingsCmd(app))
 	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	// Unknown subcommands and stray arguments are usage errors.
 	root.Args = func(cmd *cobra.Command, args []string) error {
