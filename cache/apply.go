@@ -328,7 +328,7 @@ var errSkipped = errNotMoved
 
 // pairMargin is added per file to the room a pair needs: a file takes
 // whole blocks, and the filesystem its own metadata.
-const pairMargin = 64 << 10
+const pairMargin = 16 << 10
 
 // roomForPair refuses a cross-filesystem move of a package and its
 // signature when the destination lacks room for both.

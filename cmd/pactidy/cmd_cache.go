@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -206,6 +208,10 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 		return nil
 	}
 
+	// A reader of our output that goes away (a closed pipe) must not kill
+	// pactidy between taking pacman's lock and releasing it: writes then
+	// fail with EPIPE instead.
+	signal.Ignore(syscall.SIGPIPE)
 	// pacman may have started while the plan was made; holding its lock
 	// keeps it from starting while files go.
 	unlock, err := cache.Lock(cfg.DBPath)

@@ -21,8 +21,19 @@ const (
 	exitFindings = 3
 )
 
+// stopSignals end a run cleanly: the context is cancelled, a command that
+// changes files finishes the file at hand, releases pacman's lock and
+// removes its temporary files, and pactidy exits with an error saying it
+// was interrupted. SIGHUP is a closed terminal, SIGTERM a shutdown or
+// kill(1). SIGQUIT (Ctrl-\) would otherwise make the Go runtime dump its
+// stacks and exit at once, leaving db.lck behind so that pacman refuses to
+// run: a user who presses it wants pactidy to stop, not a crash, so it is
+// handled like Ctrl-C (a stack dump is still there: GOTRACEBACK=crash and
+// SIGABRT).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	app := newApp()
 	err := newRootCmd(app).ExecuteContext(ctx)
