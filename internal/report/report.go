@@ -75,6 +75,9 @@ type Orphan struct {
 	// empty, pacman -Rns of this package alone fails and Removes includes
 	// them (what pacman -Rcns removes).
 	RequiredBy []string `json:"required_by"`
+	// New is set when a state file was compared (internal/state): true
+	// when the finding was not in the last recorded report.
+	New *bool `json:"new,omitempty"`
 }
 
 // Unneeded is an explicit package nothing requires.
@@ -82,12 +85,18 @@ type Unneeded struct {
 	Name          string `json:"name"`
 	Version       string `json:"version"`
 	InstalledSize int64  `json:"installed_size"`
+	// New is set when a state file was compared (internal/state): true
+	// when the finding was not in the last recorded report.
+	New *bool `json:"new,omitempty"`
 }
 
 // Foreign is an installed package in no sync database.
 type Foreign struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
+	// New is set when a state file was compared (internal/state): true
+	// when the finding was not in the last recorded report.
+	New *bool `json:"new,omitempty"`
 }
 
 // MissingFile is an owned path absent on disk.
@@ -97,6 +106,9 @@ type MissingFile struct {
 	// PathBytes is the raw path, base64, only when Path is not valid UTF-8
 	// (as in Unowned).
 	PathBytes string `json:"path_bytes,omitempty"`
+	// New is set when a state file was compared (internal/state): true
+	// when the finding was not in the last recorded report.
+	New *bool `json:"new,omitempty"`
 }
 
 // Pacfile is a .pacnew, .pacsave or .pacorig file.
@@ -107,6 +119,9 @@ type Pacfile struct {
 	// PathBytes is the raw path, base64, only when Path is not valid UTF-8
 	// (as in Unowned).
 	PathBytes string `json:"path_bytes,omitempty"`
+	// New is set when a state file was compared (internal/state): true
+	// when the finding was not in the last recorded report.
+	New *bool `json:"new,omitempty"`
 }
 
 // Unowned is a path no package owns; a directory stands for its subtree.
@@ -125,6 +140,9 @@ type Unowned struct {
 	// Incomplete is set on a directory that could not be read in full:
 	// size and entries count only the readable part (see errors).
 	Incomplete bool `json:"incomplete,omitempty"`
+	// New is set when a state file was compared (internal/state): true
+	// when the finding was not in the last recorded report.
+	New *bool `json:"new,omitempty"`
 }
 
 // Cache is the cache pruning plan.
@@ -160,6 +178,9 @@ type CacheCandidate struct {
 	// PathBytes is the raw path, base64, only when Path is not valid UTF-8
 	// (as in Unowned).
 	PathBytes string `json:"path_bytes,omitempty"`
+	// New is set when a state file was compared (internal/state): true
+	// when the finding was not in the last recorded report.
+	New *bool `json:"new,omitempty"`
 }
 
 // CacheBuild is an AUR helper's build directory of a package no longer

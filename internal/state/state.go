@@ -1,0 +1,336 @@
+// Package state remembers the findings of the last report, so that the
+// next one can tell what is new: packages orphaned by the last upgrade,
+// new unowned entries, new .pacnew files.
+//
+// The state file (default /var/lib/pactidy/state.json of the target root)
+// holds, per report section, the keys of its findings: package names,
+// exact paths (bytes, not text: a path that is not UTF-8 is stored
+// base64-encoded), the package and path of a missing file. A section is
+// replaced whenever a report computes it; sections a report left out keep
+// what an earlier report recorded. The pacman hook keeps its own record
+// (the orphans after the last transaction) in the same file.
+//
+// Writing is atomic: a temporary file in the same directory, fsync,
+// rename over the old file, fsync of the directory; writers take a lock on
+// the directory, so a report and a hook running at once never lose each
+// other's part. A file that is not a state file (corrupt, cut short,
+// another program's, a newer format) is reported once by Load and replaced
+// by the next write; it never stops a report.
+package state
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/fsafe"
+	"github.com/pactidy/pactidy/internal/report"
+)
+
+// DefaultPath is the state file below the target root.
+const DefaultPath = "var/lib/pactidy/state.json"
+
+// format and version identify a state file.
+const (
+	format  = "pactidy-state"
+	version = 1
+	// maxSize bounds what Load reads: a state file of a large system
+	// (tens of thousands of unowned entries) is a few MB.
+	maxSize = 256 << 20
+)
+
+// State is what the file holds.
+type State struct {
+	// Sections are the keys of the findings per report section, as the
+	// last report that computed the section found them.
+	Sections map[string]*Section
+	// Hook is the pacman hook's record; nil before its first run.
+	Hook *Hook
+}
+
+// Section is the findings of one section.
+type Section struct {
+	UpdatedAt time.Time
+	Keys      map[string]bool
+}
+
+// Hook is what the pacman hook saw after the last transaction.
+type Hook struct {
+	UpdatedAt time.Time
+	// Orphans are the orphaned packages then.
+	Orphans []string
+}
+
+// New returns an empty state.
+func New() *State { return &State{Sections: map[string]*Section{}} }
+
+// DamagedError is a state file that could not be used (corrupt, foreign,
+// a newer format). Load returns it with an empty state; the next Update
+// replaces the file.
+type DamagedError struct {
+	Path   string
+	Reason string
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("state file %s %s; it will be replaced", e.Path, e.Reason)
+}
+
+// Store is the state file at Path.
+type Store struct {
+	Path string
+}
+
+// wire is the file's JSON.
+type wire struct {
+	Format   string                  `json:"format"`
+	Version  int                     `json:"version"`
+	Sections map[string]*wireSection `json:"sections"`
+	Hook     *wireHook               `json:"hook,omitempty"`
+}
+
+type wireSection struct {
+	UpdatedAt time.Time `json:"updated_at"`
+	// Keys that are valid UTF-8 as they are; the others in base64.
+	Keys       []string `json:"keys"`
+	KeysBase64 []string `json:"keys_base64,omitempty"`
+}
+
+type wireHook struct {
+	UpdatedAt time.Time `json:"updated_at"`
+	Orphans   []string  `json:"orphans"`
+}
+
+// Load reads the state. A file that does not exist is the empty state of a
+// first run (exists is false). A file that is not a pactidy state file
+// gives the empty state and a *DamagedError. Any other failure (the file
+// or its directory cannot be read) is an error: the state is unknown, not
+// empty.
+func (st Store) Load() (s *State, exists bool, err error) {
+	dir, err := fsafe.OpenDir(filepath.Dir(st.Path))
+	if errors.Is(err, fs.ErrNotExist) {
+		return New(), false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("state file %s: %w", st.Path, err)
+	}
+	defer dir.Close()
+	return st.load(dir)
+}
+
+func (st Store) load(dir *fsafe.Dir) (*State, bool, error) {
+	name := filepath.Base(st.Path)
+	fd, err := openat(dir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	switch {
+	case err == unix.ENOENT:
+		return New(), false, nil
+	case err == unix.ELOOP:
+		return New(), true, &DamagedError{Path: st.Path, Reason: "is a symlink"}
+	case err != nil:
+		return nil, false, fmt.Errorf("state file %s: %w", st.Path, err)
+	}
+	f := os.NewFile(uintptr(fd), st.Path)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, false, fmt.Errorf("state file %s: %w", st.Path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return New(), true, &DamagedError{Path: st.Path, Reason: "is not a regular file"}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("state file %s: %w", st.Path, err)
+	}
+	if len(data) > maxSize {
+		return New(), true, &DamagedError{Path: st.Path, Reason: "is too large to be a state file"}
+	}
+	s, reason := decode(data)
+	if reason != "" {
+		return New(), true, &DamagedError{Path: st.Path, Reason: reason}
+	}
+	return s, true, nil
+}
+
+func decode(data []byte) (*State, string) {
+	var w wire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, "is not a pactidy state file (" + err.Error() + ")"
+	}
+	if w.Format != format {
+		return nil, "is not a pactidy state file"
+	}
+	if w.Version != version {
+		return nil, "has format version " + strconv.Itoa(w.Version) + ", this pactidy reads " + strconv.Itoa(version)
+	}
+	s := New()
+	for name, ws := range w.Sections {
+		if ws == nil || !known(name) {
+			return nil, "names an unknown section " + strconv.Quote(name)
+		}
+		sec := &Section{UpdatedAt: ws.UpdatedAt, Keys: make(map[string]bool, len(ws.Keys)+len(ws.KeysBase64))}
+		for _, k := range ws.Keys {
+			sec.Keys[k] = true
+		}
+		for _, b := range ws.KeysBase64 {
+			k, err := base64.StdEncoding.DecodeString(b)
+			if err != nil {
+				return nil, "holds a bad base64 key in section " + name
+			}
+			sec.Keys[string(k)] = true
+		}
+		s.Sections[name] = sec
+	}
+	if w.Hook != nil {
+		s.Hook = &Hook{UpdatedAt: w.Hook.UpdatedAt, Orphans: w.Hook.Orphans}
+	}
+	return s, ""
+}
+
+func known(section string) bool {
+	for _, s := range report.AllSections {
+		if s == section {
+			return true
+		}
+	}
+	return false
+}
+
+func encode(s *State) ([]byte, error) {
+	w := wire{Format: format, Version: version, Sections: map[string]*wireSection{}}
+	for name, sec := range s.Sections {
+		ws := &wireSection{UpdatedAt: sec.UpdatedAt.UTC(), Keys: []string{}}
+		for k := range sec.Keys {
+			if utf8.ValidString(k) {
+				ws.Keys = append(ws.Keys, k)
+			} else {
+				ws.KeysBase64 = append(ws.KeysBase64, base64.StdEncoding.EncodeToString([]byte(k)))
+			}
+		}
+		sort.Strings(ws.Keys)
+		sort.Strings(ws.KeysBase64)
+		w.Sections[name] = ws
+	}
+	if s.Hook != nil {
+		w.Hook = &wireHook{UpdatedAt: s.Hook.UpdatedAt.UTC(), Orphans: append([]string{}, s.Hook.Orphans...)}
+	}
+	data, err := json.MarshalIndent(w, "", " ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// Update changes the state file: under an exclusive lock on its directory
+// it reads the file again (a damaged one counts as empty), calls fn and
+// writes the result atomically. The directory is created (mode 0755) when
+// it does not exist; the file is written with mode 0644, like pacman's
+// database. An error of fn is returned as is and nothing is written.
+func (st Store) Update(fn func(*State) error) error {
+	dirPath := filepath.Dir(st.Path)
+	if err := os.MkdirAll(dirPath, 0o755); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	dir, err := fsafe.OpenDir(dirPath)
+	if err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	defer dir.Close()
+	if err := retry(func() error { return unix.Flock(dir.Fd(), unix.LOCK_EX) }); err != nil {
+		return fmt.Errorf("lock state directory %s: %w", dirPath, err)
+	}
+	defer unix.Flock(dir.Fd(), unix.LOCK_UN)
+	s, _, err := st.load(dir)
+	var damaged *DamagedError
+	if errors.As(err, &damaged) {
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := fn(s); err != nil {
+		return err
+	}
+	data, err := encode(s)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(dir, filepath.Base(st.Path), data)
+}
+
+// writeAtomic replaces name in dir with data: a new file of a unique name,
+// written and fsynced, renamed over name, then the directory fsynced. A
+// reader sees the old file or the new one, never a part.
+func writeAtomic(dir *fsafe.Dir, name string, data []byte) error {
+	var tmp string
+	var fd int
+	for i := 0; ; i++ {
+		tmp = "." + name + ".tmp-" + strconv.Itoa(os.Getpid()) + "-" + strconv.Itoa(i)
+		var err error
+		fd, err = openat(dir.Fd(), tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		if err == unix.EEXIST && i < 100 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
+		}
+		break
+	}
+	f := os.NewFile(uintptr(fd), dir.Join(tmp))
+	fail := func(err error) error {
+		f.Close()
+		unix.Unlinkat(dir.Fd(), tmp, 0)
+		return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
+	}
+	// The umask must not make the file unreadable to the users who run
+	// reports, nor writable to them.
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		unix.Unlinkat(dir.Fd(), tmp, 0)
+		return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
+	}
+	if err := retry(func() error { return unix.Renameat(dir.Fd(), tmp, dir.Fd(), name) }); err != nil {
+		unix.Unlinkat(dir.Fd(), tmp, 0)
+		return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
+	}
+	if err := dir.Sync(); err != nil {
+		return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
+	}
+	return nil
+}
+
+func openat(dirfd int, name string, flags int, mode uint32) (int, error) {
+	var fd int
+	err := retry(func() (err error) {
+		fd, err = unix.Openat(dirfd, name, flags, mode)
+		return err
+	})
+	return fd, err
+}
+
+func retry(f func() error) error {
+	for {
+		if err := f(); err != unix.EINTR {
+			return err
+		}
+	}
+}
