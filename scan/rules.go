@@ -21,11 +21,13 @@ type Rule struct {
 type ruleCtx struct {
 	owned   *OwnedSet
 	kernels map[string]bool
+	// backup holds the backup files of installed packages, relative.
+	backup map[string]bool
 }
 
 // Rules lists the built-in rules, all on by default.
 var Rules = []Rule{
-	{"kernel-modules", "files below /usr/lib/modules/VERSION/ of an installed kernel (depmod output, DKMS modules)", matchKernelModules},
+	{"kernel-modules", "depmod output (modules.* at the top of /usr/lib/modules/VERSION/ of an installed kernel) and the out-of-tree module directories there (updates/, extramodules/, extra/, dkms/)", matchKernelModules},
 	{"initramfs", "/boot/initramfs-KERNEL[-fallback].img, /boot/booster-KERNEL.img and /boot/vmlinuz-KERNEL of installed kernels", matchInitramfs},
 	{"pycache", "__pycache__/NAME.*.pyc beside an owned NAME.py", matchPycache},
 	{"icon-cache", "/usr/share/icons/THEME/icon-theme.cache", matchIconCache},
@@ -44,6 +46,7 @@ var Rules = []Rule{
 	{"udev-hwdb", "/etc/udev/hwdb.bin and /usr/lib/udev/hwdb.bin", ruleExact("etc/udev/hwdb.bin", "usr/lib/udev/hwdb.bin")},
 	{"info-dir", "/usr/share/info/dir", ruleExact("usr/share/info/dir")},
 	{"pacman-keyring", "/etc/pacman.d/gnupg, made by pacman-key", ruleSubtrees("etc/pacman.d/gnupg")},
+	{"pacfiles", ".pacnew, .pacsave and .pacorig files under /etc and beside backup files: the pacfiles section reports them", matchPacfiles},
 }
 
 // RuleNames lists the names of the built-in rules.
@@ -91,8 +94,14 @@ func CheckRules(disabled []string) error {
 	return err
 }
 
-func (s *ruleSet) bind(owned *OwnedSet, kernels map[string]bool) *ruleSet {
-	return &ruleSet{rules: s.rules, ctx: &ruleCtx{owned: owned, kernels: kernels}}
+func (s *ruleSet) bind(owned *OwnedSet, db *pkg.DB) *ruleSet {
+	backup := map[string]bool{}
+	for _, p := range db.Packages {
+		for _, b := range p.Backup {
+			backup[b.Path] = true
+		}
+	}
+	return &ruleSet{rules: s.rules, ctx: &ruleCtx{owned: owned, kernels: installedKernels(db), backup: backup}}
 }
 
 // match returns the name of the first rule that hides rel, or "".
@@ -113,7 +122,7 @@ func MatchRule(db *pkg.DB, owned *OwnedSet, disabled []string, rel, typ string) 
 	if err != nil {
 		return "", err
 	}
-	return s.bind(owned, installedKernels(db)).match(rel, typ), nil
+	return s.bind(owned, db).match(rel, typ), nil
 }
 
 // kernels are the names (and bases) of installed packages that ship a
@@ -156,13 +165,37 @@ func ruleSubtrees(dirs ...string) func(*ruleCtx, string, string) bool {
 	}
 }
 
+// matchKernelModules hides what is made after a kernel is installed in
+// its module tree: depmod's modules.* files at the top, and the
+// directories out-of-tree modules (DKMS, extramodules packages) go to.
+// Anything else there (kernel/foo.bak, an editor's leftover in build/)
+// is reported.
 func matchKernelModules(c *ruleCtx, rel, _ string) bool {
 	rest, ok := strings.CutPrefix(rel, "usr/lib/modules/")
 	if !ok {
 		return false
 	}
-	ver, _, inside := strings.Cut(rest, "/")
-	return inside && c.owned.Has("usr/lib/modules/"+ver)
+	ver, inside, ok := strings.Cut(rest, "/")
+	if !ok || !c.owned.Has("usr/lib/modules/"+ver) {
+		return false
+	}
+	top, _, sub := strings.Cut(inside, "/")
+	switch top {
+	case "updates", "extramodules", "extra", "dkms":
+		return true
+	}
+	return !sub && strings.HasPrefix(top, "modules.")
+}
+
+// matchPacfiles hides what Pacfiles reports, so that a file is reported
+// once: every pacfile under /etc, and elsewhere the pacfiles of backup
+// files.
+func matchPacfiles(c *ruleCtx, rel, typ string) bool {
+	if typ == TypeDir {
+		return false
+	}
+	_, orig, ok := pacfileKind(rel)
+	return ok && (strings.HasPrefix(rel, "etc/") || c.backup[orig])
 }
 
 func matchInitramfs(c *ruleCtx, rel, _ string) bool {

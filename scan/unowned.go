@@ -128,7 +128,7 @@ func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult,
 		installed:  func(name string) bool { return db.Get(name) != nil },
 		visited:    make(map[devIno]struct{}),
 	}
-	w.rules = rules.bind(owned, installedKernels(db))
+	w.rules = rules.bind(owned, db)
 	mountinfo := o.MountInfo
 	if mountinfo == "" {
 		mountinfo = "/proc/self/mountinfo"

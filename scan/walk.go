@@ -80,6 +80,51 @@ type walkNode struct {
 	// read: its size and count are lower bounds.
 	incomplete bool
 	items      []UnownedEntry
+	hiddenSum
+}
+
+// hiddenSum tells whether a single rule hides everything below an
+// unowned directory that is dirty: then the directory (a *.wants
+// directory of enablement links, say) is itself hidden by that rule and
+// shown once with ShowHidden, not entry by entry.
+type hiddenSum struct {
+	rule string // the rule hiding entries below
+	// mixed is set when something else made the directory dirty: another
+	// rule, an exclusion, the allowlist, an error.
+	mixed bool
+	// hsize and hcount are the size and count of the hidden entries.
+	hsize  int64
+	hcount int
+}
+
+// hide notes an entry hidden by rule, of size bytes and count entries
+// (itself and what is below it).
+func (h *hiddenSum) hide(rule string, size int64, count int) {
+	switch h.rule {
+	case "":
+		h.rule = rule
+	case rule:
+	default:
+		h.mixed = true
+	}
+	h.hsize += size
+	h.hcount += count
+}
+
+func (h *hiddenSum) merge(o *hiddenSum) {
+	if o.rule != "" {
+		h.hide(o.rule, o.hsize, o.hcount)
+	}
+	h.mixed = h.mixed || o.mixed
+}
+
+// hiddenWhole is the rule that hides everything below the unowned
+// directory n, or "".
+func (n *walkNode) hiddenWhole() string {
+	if !n.unowned || n.hiddenBy != "" || n.mixed || n.incomplete || n.revisit || n.count > 0 {
+		return ""
+	}
+	return n.rule
 }
 
 // run walks the tree with n workers and returns the entries and errors.
@@ -182,12 +227,19 @@ func (w *walker) finish(n *walkNode) {
 			return
 		}
 		p.mu.Lock()
-		switch {
+		switch rule := n.hiddenWhole(); {
 		case n.revisit:
-			p.dirty = true
+			p.dirty, p.mixed = true, true
 		case n.hiddenBy != "":
 			p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count, HiddenBy: n.hiddenBy})
 			p.dirty = true
+			p.hide(n.hiddenBy, n.size, n.count+1)
+		case rule != "":
+			if w.showHidden {
+				p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.hsize, Entries: n.hcount, HiddenBy: rule})
+			}
+			p.dirty = true
+			p.hide(rule, n.hsize, n.hcount+1)
 		case n.unowned && !n.dirty:
 			p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count, Incomplete: n.incomplete})
 			p.size += n.size
@@ -195,7 +247,7 @@ func (w *walker) finish(n *walkNode) {
 			p.incomplete = p.incomplete || n.incomplete
 		default:
 			p.items = append(p.items, n.items...)
-			p.dirty = true
+			p.dirty, p.mixed = true, true
 		}
 		p.mu.Unlock()
 		if p.pending.Add(-1) != 0 {
@@ -296,6 +348,7 @@ func (wk *walkWorker) list(n *walkNode) {
 	n.count += acc.count
 	n.items = append(n.items, acc.items...)
 	n.dirty = n.dirty || acc.dirty
+	n.merge(&acc.hiddenSum)
 	n.mu.Unlock()
 	if len(wk.kids) > 0 {
 		for _, k := range wk.kids {
@@ -312,7 +365,12 @@ type walkAccum struct {
 	count int
 	dirty bool
 	items []UnownedEntry
+	hiddenSum
 }
+
+// other notes an entry that makes the directory dirty for another
+// reason than a rule.
+func (a *walkAccum) other() { a.dirty, a.mixed = true, true }
 
 func (w *walker) visit(k devIno) bool {
 	w.visitMu.Lock()
@@ -341,6 +399,7 @@ func (wk *walkWorker) entry(n *walkNode, owned ownedDir, name []byte, dtype uint
 		var s syscall.Stat_t
 		if err := lstatPath(wk.abs(key), &s); err != nil {
 			w.addErr("/"+string(key), err)
+			acc.mixed = true
 			return
 		}
 		st, typ = &s, modeType(s.Mode)
@@ -348,7 +407,7 @@ func (wk *walkWorker) entry(n *walkNode, owned ownedDir, name []byte, dtype uint
 	isDir := typ == TypeDir
 
 	if isDir && (w.excl.has(key, true) || w.mounts.skip[string(key)] != "" || w.lostFound(n, name)) {
-		acc.dirty = true
+		acc.other()
 		return
 	}
 	if owned != nil && owned.hasName(name) {
@@ -361,18 +420,19 @@ func (wk *walkWorker) entry(n *walkNode, owned ownedDir, name []byte, dtype uint
 	// Unowned.
 	rel := string(key)
 	if !isDir && w.excl.has(key, false) {
-		acc.dirty = true
+		acc.other()
 		return
 	}
 	hidden := ""
 	if n.hiddenBy == "" {
 		if w.allow.HasPathEntries() && w.allow.KeepsPath(sysPath(rel, isDir), w.installed) {
-			acc.dirty = true
+			acc.other()
 			return
 		}
 		if hidden = w.rules.match(rel, typ); hidden != "" {
 			acc.dirty = true
 			if !w.showHidden {
+				acc.hide(hidden, 0, 1)
 				return
 			}
 		}
@@ -386,7 +446,7 @@ func (wk *walkWorker) entry(n *walkNode, owned ownedDir, name []byte, dtype uint
 		if err := lstatPath(wk.abs(key), &s); err != nil {
 			w.addErr("/"+rel, err)
 			if !errors.Is(err, syscall.ENOENT) {
-				acc.dirty = true
+				acc.other()
 			}
 			return
 		}
@@ -396,6 +456,8 @@ func (wk *walkWorker) entry(n *walkNode, owned ownedDir, name []byte, dtype uint
 	if hidden == "" {
 		acc.size += st.Size
 		acc.count++
+	} else if n.hiddenBy == "" {
+		acc.hide(hidden, st.Size, 1)
 	}
 	acc.items = append(acc.items, e)
 }
