@@ -27,6 +27,9 @@ var DefaultExcludes = []string{
 	"/dev", "/proc", "/sys", "/run", "/tmp", "/var/tmp",
 	"/home", "/root", "/mnt", "/media", "/lost+found",
 	"/var/cache", "/var/log", "/var/lib/pacman",
+	// pactidy's own quarantine (internal/quarantine.SystemDir); callers
+	// add a --quarantine-dir elsewhere themselves.
+	"/var/lib/pactidy/quarantine",
 }
 
 // UnownedOptions configure Unowned.

@@ -116,6 +116,7 @@ owns, and old package versions in the pacman cache.
 	f.StringVar(&app.Global.Settings, "settings", "", "settings `file` to read instead of /etc/pactidy/pactidy.conf")
 	root.AddCommand(newVersionCmd(app), newReportCmd(app), newCacheCmd(app), newAllowCmd(app), newManCmd(app))
 	root.AddCommand(newSettingsCmd(app))
+	root.AddCommand(newQuarantineCmd(app))
 	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	// Unknown subcommands and stray arguments are usage errors.
 	root.Args = func(cmd *cobra.Command, args []string) error {

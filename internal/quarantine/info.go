@@ -237,4 +237,3 @@ func (s *Store) PurgeOlder(age time.Duration) ([]string, error) {
 	}
 	return out, errors.Join(errs...)
 }
-

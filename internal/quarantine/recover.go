@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/fsafe"
 )
 
 // What recovery did with an interrupted step.
@@ -145,8 +147,8 @@ func (s *Store) recoverRun(id string) ([]Recovery, error) {
 	if !pending(h) {
 		return nil, nil
 	}
-	rc := &recoverer{s: s, f: f, h: h, blocks: blocks, rootfd: -1}
-	defer closeFd(rc.rootfd)
+	rc := &recoverer{s: s, f: f, h: h, blocks: blocks}
+	defer rc.root.Close()
 	var out []Recovery
 	var errs []error
 	for _, e := range h.sorted() {
@@ -176,7 +178,7 @@ type recoverer struct {
 	f      *runFiles
 	h      *history
 	blocks map[int]*block
-	rootfd int
+	root   *fsafe.Dir
 }
 
 func (rc *recoverer) journal(r record) error {
@@ -184,19 +186,27 @@ func (rc *recoverer) journal(r record) error {
 	return appendSync(rc.f.journal, r)
 }
 
-// parent opens the directory holding the entry's original path.
-func (rc *recoverer) parent(p string) (int, string, error) {
-	if rc.rootfd < 0 {
-		fd, err := openAt(unix.AT_FDCWD, rc.h.Root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+// parent opens the directory holding the entry's original path, and puts
+// back what a removal cut short left in a stage there (see fsafe.Unstage).
+func (rc *recoverer) parent(p string) (*fsafe.Dir, string, error) {
+	if rc.root == nil {
+		d, err := fsafe.OpenDir(rc.h.Root)
 		if err != nil {
-			return -1, "", fmt.Errorf("open root %s: %w", rc.h.Root, err)
+			return nil, "", fmt.Errorf("open root: %w", err)
 		}
-		rc.rootfd = fd
+		rc.root = d
 	}
 	rel := strings.Trim(p, "/")
 	dir, name := splitRel(rel)
-	pfd, err := openDirPath(rc.rootfd, dir)
-	return pfd, name, err
+	pdir, err := openParent(rc.root, dir)
+	if err != nil {
+		return nil, "", err
+	}
+	if kept, err := fsafe.Unstage(pdir); err != nil || len(kept) > 0 {
+		pdir.Close()
+		return nil, "", fmt.Errorf("put back what an interrupted removal left in %s: %v (kept: %q)", quote(pdir.Path()), err, kept)
+	}
+	return pdir, name, nil
 }
 
 func (rc *recoverer) entry(e *entryState) (string, error) {
@@ -215,12 +225,12 @@ func (rc *recoverer) entry(e *entryState) (string, error) {
 			return "", err
 		case got.dev != e.Dev || got.ino != e.Ino:
 			// Something swapped in just before the rename: put it back.
-			pfd, name, err := rc.parent(e.Path)
+			pdir, name, err := rc.parent(e.Path)
 			if err != nil {
 				return "", err
 			}
-			defer closeFd(pfd)
-			if err := unix.Renameat2(rc.f.data, data, pfd, name, unix.RENAME_NOREPLACE); err != nil {
+			defer pdir.Close()
+			if err := unix.Renameat2(rc.f.data, data, pdir.Fd(), name, unix.RENAME_NOREPLACE); err != nil {
 				return "", fmt.Errorf("an object swapped in for the entry is in data/%s: %w", data, err)
 			}
 			return HowRolledBack, rc.journal(record{T: recAbort, N: e.N, Err: "replaced just before the move"})
@@ -250,13 +260,13 @@ func (rc *recoverer) entry(e *entryState) (string, error) {
 	if e.Op != MethodRename {
 		// The copy is verified (or, for a deletion, recorded): finish
 		// removing what is left of the original.
-		pfd, name, err := rc.parent(e.Path)
+		pdir, name, err := rc.parent(e.Path)
 		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return "", err
 		}
 		if err == nil {
-			err = removeOriginal(pfd, name, stat{dev: e.Dev}, blk.Objects)
-			closeFd(pfd)
+			err = removeOriginal(pdir, name, stat{dev: e.Dev}, blk.Objects)
+			pdir.Close()
 			if err != nil && !errors.Is(err, unix.ENOENT) {
 				return "", fmt.Errorf("remove the rest of the original: %w", err)
 			}
@@ -268,14 +278,16 @@ func (rc *recoverer) entry(e *entryState) (string, error) {
 // restore finishes or rolls back an interrupted restore.
 func (rc *recoverer) restore(e *entryState) (string, error) {
 	data := strconv.Itoa(e.N)
-	pfd, name, err := rc.parent(e.Path)
+	pfd := -1
+	pdir, name, err := rc.parent(e.Path)
 	if err != nil {
 		if !errors.Is(err, unix.ENOENT) {
 			return "", err
 		}
-		pfd = -1
+	} else {
+		defer pdir.Close()
+		pfd = pdir.Fd()
 	}
-	defer closeFd(pfd)
 	rollBack := func() (string, error) {
 		return HowRestoreRolled, rc.journal(record{T: recRestoreAbort, N: e.N, Err: "interrupted"})
 	}

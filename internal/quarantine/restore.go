@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/fsafe"
 )
 
 // Restore statuses.
@@ -70,8 +72,8 @@ func (s *Store) Restore(id string, paths []string, force bool) ([]RestoreResult,
 			sel = append(sel, e)
 		}
 	}
-	rs := &restorer{s: s, f: f, h: h, id: id, rootfd: -1}
-	defer closeFd(rs.rootfd)
+	rs := &restorer{s: s, f: f, h: h, id: id}
+	defer rs.root.Close()
 	var out []RestoreResult
 	for _, e := range sel {
 		res := RestoreResult{N: e.N, Path: e.Path, Status: StatusNotRestored}
@@ -106,11 +108,11 @@ func insideHint(h *history, p string) string {
 }
 
 type restorer struct {
-	s      *Store
-	f      *runFiles
-	h      *history
-	id     string
-	rootfd int
+	s    *Store
+	f    *runFiles
+	h    *history
+	id   string
+	root *fsafe.Dir
 }
 
 func (rs *restorer) journal(r record) error {
@@ -119,20 +121,21 @@ func (rs *restorer) journal(r record) error {
 }
 
 func (rs *restorer) one(e *entryState, blk *block, force bool) (displaced string, err error) {
-	if rs.rootfd < 0 {
-		fd, err := openAt(unix.AT_FDCWD, rs.h.Root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if rs.root == nil {
+		d, err := fsafe.OpenDir(rs.h.Root)
 		if err != nil {
-			return "", fmt.Errorf("open root %s: %w", rs.h.Root, err)
+			return "", fmt.Errorf("open root: %w", err)
 		}
-		rs.rootfd = fd
+		rs.root = d
 	}
 	rel := strings.Trim(e.Path, "/")
 	dir, name := splitRel(rel)
-	pfd, err := openDirPath(rs.rootfd, dir)
+	pdir, err := openParent(rs.root, dir)
 	if err != nil {
 		return "", fmt.Errorf("its directory %s: %w", quote("/"+dir), err)
 	}
-	defer closeFd(pfd)
+	defer pdir.Close()
+	pfd := pdir.Fd()
 	data := strconv.Itoa(e.N)
 	dst, err := statAt(rs.f.data, data)
 	if err != nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/fsafe"
 )
 
 // Options configure a run.
@@ -62,8 +65,8 @@ type Run struct {
 	store *Store
 	o     Options
 	f     *runFiles
-	// rootfd is the target root, opened once.
-	rootfd   int
+	// root is the target root, opened once.
+	root     *fsafe.Dir
 	rootReal string
 	mounts   []string
 	n        int
@@ -100,16 +103,16 @@ func (s *Store) Begin(o Options) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the mount table: %w", err)
 	}
-	rootfd, err := openAt(unix.AT_FDCWD, real, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	root, err := fsafe.OpenDir(real)
 	if err != nil {
-		return nil, fmt.Errorf("open root %s: %w", real, err)
+		return nil, fmt.Errorf("open root: %w", err)
 	}
 	f, err := s.createRun(record{Root: []byte(real), Delete: o.Delete, PID: os.Getpid()})
 	if err != nil {
-		closeFd(rootfd)
+		root.Close()
 		return nil, err
 	}
-	return &Run{ID: f.id, store: s, o: o, f: f, rootfd: rootfd, rootReal: real, mounts: mounts}, nil
+	return &Run{ID: f.id, store: s, o: o, f: f, root: root, rootReal: real, mounts: mounts}, nil
 }
 
 func (r *Run) journal(rec record) error {
@@ -144,6 +147,10 @@ func (r *Run) Quarantine(e Entry) Result {
 
 func (r *Run) quarantine(e Entry) Result {
 	res := Result{Entry: e, N: -1}
+	// The report writes a directory with a trailing '/'.
+	if len(e.Path) > 1 {
+		e.Path = strings.TrimRight(e.Path, "/")
+	}
 	if r.ended {
 		res.Err = errors.New("quarantine run already closed")
 		return res
@@ -154,12 +161,13 @@ func (r *Run) quarantine(e Entry) Result {
 		return res
 	}
 	dir, name := splitRel(rel)
-	pfd, err := openDirPath(r.rootfd, dir)
+	pdir, err := openParent(r.root, dir)
 	if err != nil {
-		res.Err = r.lookupErr(e.Path, err)
+		res.Err = lookupErr(e.Path, err)
 		return res
 	}
-	defer closeFd(pfd)
+	defer pdir.Close()
+	pfd := pdir.Fd()
 	st, err := r.check(e, rel, pfd, name)
 	if err != nil {
 		res.Err = err
@@ -189,13 +197,13 @@ func (r *Run) quarantine(e Entry) Result {
 			// Same device number, another mount (a bind mount).
 			res.Method, intent.Op = MethodCopy, MethodCopy
 			if err = r.journal(intent); err == nil {
-				objs, err = r.copy(pfd, name, n, e.Path, st)
+				objs, err = r.copy(pdir, name, n, e.Path, st)
 			}
 		}
 	case MethodCopy:
-		objs, err = r.copy(pfd, name, n, e.Path, st)
+		objs, err = r.copy(pdir, name, n, e.Path, st)
 	case MethodDelete:
-		objs, err = r.delete(pfd, name, n, e.Path, st)
+		objs, err = r.delete(pdir, name, n, e.Path, st)
 	}
 	if err != nil {
 		res.Err = err
@@ -232,14 +240,62 @@ func sumBytes(objs []Object) int64 {
 	return n
 }
 
-func (r *Run) lookupErr(p string, err error) error {
+func lookupErr(p string, err error) error {
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return skip(p, ErrGone, "")
-	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+	case errors.Is(err, errNotDir), errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
 		return skip(p, ErrChanged, "a directory of its path was replaced (by a symlink or a file)")
 	}
 	return fmt.Errorf("open the directory of %s: %w", quote(p), err)
+}
+
+var errNotDir = errors.New("not a directory")
+
+// openParent opens the directory rel ("" for root itself) below root, one
+// component at a time, never through a symlink.
+func openParent(root *fsafe.Dir, rel string) (*fsafe.Dir, error) {
+	d, err := fsafe.OpenDir(root.Path())
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Verify(root.Stat().ID()); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if rel == "" {
+		return d, nil
+	}
+	for _, c := range strings.Split(rel, "/") {
+		next, err := d.OpenDir(c)
+		if err != nil {
+			st, serr := statAt(d.Fd(), c)
+			d.Close()
+			switch {
+			case serr != nil:
+				return nil, serr
+			case st.typ != TypeDir:
+				return nil, errNotDir
+			}
+			return nil, err
+		}
+		d.Close()
+		d = next
+	}
+	return d, nil
+}
+
+func identity(st stat) fsafe.Identity {
+	t := fs.FileMode(0)
+	switch st.typ {
+	case TypeDir:
+		t = fs.ModeDir
+	case TypeSymlink:
+		t = fs.ModeSymlink
+	case TypeFIFO:
+		t = fs.ModeNamedPipe
+	}
+	return fsafe.Identity{Dev: st.dev, Ino: st.ino, Type: t, Size: st.size}
 }
 
 func quote(p string) string { return strconv.Quote(p) }
@@ -252,10 +308,11 @@ func (r *Run) check(e Entry, rel string, pfd int, name string) (stat, error) {
 	}
 	st, err := statAt(pfd, name)
 	if err != nil {
-		return stat{}, r.lookupErr(e.Path, err)
+		return stat{}, lookupErr(e.Path, err)
 	}
 	switch {
-	case st.typ != e.Type:
+	// (the unowned scan calls a FIFO "other")
+	case st.typ != e.Type && !(e.Type == TypeOther && st.typ == TypeFIFO):
 		return stat{}, skip(e.Path, ErrChanged, "was a %s, is a %s", e.Type, st.typ)
 	case st.dev != e.Dev || st.ino != e.Ino:
 		return stat{}, skip(e.Path, ErrChanged, "another file now has its name (device and inode differ)")
@@ -366,9 +423,10 @@ func (r *Run) finishMoved(n int, p string) ([]Object, error) {
 
 // copy copies the entry into data/N, verifies the copy, writes the
 // manifest and only then removes the original, by handle.
-func (r *Run) copy(pfd int, name string, n int, p string, st stat) ([]Object, error) {
+func (r *Run) copy(pdir *fsafe.Dir, name string, n int, p string, st stat) ([]Object, error) {
 	dst := strconv.Itoa(n)
-	if err := checkWritable(pfd); err != nil {
+	pfd := pdir.Fd()
+	if err := fsafe.CanRemove(pdir, name); err != nil {
 		return nil, fmt.Errorf("cannot remove %s afterwards: %w", quote(p), err)
 	}
 	objs, err := copyTreeFault(pfd, name, r.f.data, dst, p)
@@ -397,7 +455,7 @@ func (r *Run) copy(pfd int, name string, n int, p string, st stat) ([]Object, er
 		return nil, err
 	}
 	fault("manifest")
-	if err := removeOriginal(pfd, name, st, objs); err != nil {
+	if err := removeOriginal(pdir, name, st, objs); err != nil {
 		return objs, fmt.Errorf("%w: the original %s could not be removed entirely: %v", errInQuarantine, quote(p), err)
 	}
 	fault("removed")
@@ -405,8 +463,11 @@ func (r *Run) copy(pfd int, name string, n int, p string, st stat) ([]Object, er
 }
 
 // delete records the entry in the manifest and removes it for good.
-func (r *Run) delete(pfd int, name string, n int, p string, st stat) ([]Object, error) {
-	objs, err := describeTree(pfd, name, p)
+func (r *Run) delete(pdir *fsafe.Dir, name string, n int, p string, st stat) ([]Object, error) {
+	if err := fsafe.CanRemove(pdir, name); err != nil {
+		return nil, fmt.Errorf("cannot remove %s: %w", quote(p), err)
+	}
+	objs, err := describeTree(pdir.Fd(), name, p)
 	if errors.Is(err, errMoved) || errors.Is(err, unix.ENOENT) {
 		return nil, skip(p, ErrChanged, "changed while being read: %v", err)
 	}
@@ -420,23 +481,26 @@ func (r *Run) delete(pfd int, name string, n int, p string, st stat) ([]Object, 
 		return nil, err
 	}
 	fault("manifest")
-	if err := removeOriginal(pfd, name, st, objs); err != nil {
+	if err := removeOriginal(pdir, name, st, objs); err != nil {
 		return objs, fmt.Errorf("%w: %s could not be removed entirely: %v", errInQuarantine, quote(p), err)
 	}
 	return objs, nil
 }
 
-// removeOriginal removes what was copied, and nothing else.
-func removeOriginal(pfd int, name string, st stat, objs []Object) error {
+// removeOriginal removes what was copied (the objects' inodes on the
+// entry's device), and nothing else.
+func removeOriginal(pdir *fsafe.Dir, name string, st stat, objs []Object) error {
 	inos := make(map[uint64]bool, len(objs))
 	for _, o := range objs {
 		inos[o.Ino] = true
 	}
-	err := removeTree(pfd, name, func(s stat) bool { return s.dev == st.dev && inos[s.ino] })
+	top := objs[0]
+	want := identity(stat{typ: top.Type, dev: st.dev, ino: top.Ino, size: top.Size})
+	err := fsafe.RemoveTreeIf(pdir, name, want, func(s fsafe.Stat) bool { return s.Dev == st.dev && inos[s.Ino] })
 	if err != nil {
 		return err
 	}
-	return fsyncFd(pfd)
+	return pdir.Sync()
 }
 
 func copyTreeFault(srcDir int, srcName string, dstDir int, dstName, p string) ([]Object, error) {
@@ -485,7 +549,7 @@ func (r *Run) end(reason string) error {
 	}
 	r.ended = true
 	err := r.journal(record{T: recEnd, Reason: reason})
-	closeFd(r.rootfd)
+	r.root.Close()
 	r.f.close()
 	return err
 }
