@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pactidy/pactidy/alpm"
 	"github.com/pactidy/pactidy/cache"
@@ -71,6 +72,17 @@ package file names and symlinks are never touched.
 		},
 	}
 	f := cmd.Flags()
+	addCachePlanFlags(f, &opts)
+	f.BoolVar(&opts.Remove, "remove", false, "remove the candidates")
+	f.StringVar(&opts.Move, "move", "", "move the candidates into `dir`")
+	f.BoolVar(&opts.JSON, "json", false, "print the plan as JSON")
+	f.BoolVar(&opts.ExitCode, "exit-code", false, "exit with status 3 when a dry run finds files to remove")
+	return cmd
+}
+
+// addCachePlanFlags adds the flags that shape the cache plan; `pactidy
+// clean cache` has the same.
+func addCachePlanFlags(f *pflag.FlagSet, opts *cacheOptions) {
 	f.StringArrayVar(&opts.CacheDirs, "cachedir", nil, "cache `dir` to prune instead of pacman.conf's CacheDir (repeatable)")
 	f.IntVarP(&opts.Keep, "keep", "k", 3, "versions of each package to keep")
 	f.IntVar(&opts.KeepUninstalled, "keep-uninstalled", -1, "versions to keep of packages that are not installed")
@@ -79,12 +91,7 @@ package file names and symlinks are never touched.
 	f.StringSliceVar(&opts.Ignore, "ignore", nil, "keep every version of these `packages` (comma-separated names or globs)")
 	f.StringVar(&opts.Arch, "arch", "", "only prune packages of this `architecture`")
 	f.StringVar(&opts.MinAge, "min-age", "", "keep files modified more recently than this `age` (30d, 2w, 12h)")
-	f.BoolVar(&opts.Remove, "remove", false, "remove the candidates")
-	f.StringVar(&opts.Move, "move", "", "move the candidates into `dir`")
-	f.BoolVar(&opts.JSON, "json", false, "print the plan as JSON")
-	f.BoolVar(&opts.ExitCode, "exit-code", false, "exit with status 3 when a dry run finds files to remove")
 	f.StringArrayVar(&opts.BuildCacheDirs, "build-cache", nil, "AUR helper build cache `dir` to check instead of ~/.cache/yay and ~/.cache/paru/clone (repeatable)")
-	return cmd
 }
 
 func (o cacheOptions) validate() (time.Duration, error) {
@@ -110,76 +117,11 @@ func (o cacheOptions) validate() (time.Duration, error) {
 }
 
 func runCache(ctx context.Context, app *App, opts cacheOptions) error {
-	minAge, err := opts.validate()
-	if err != nil {
-		return err
-	}
-	cfg, err := app.config()
-	if err != nil {
-		return err
-	}
-	dirs := opts.CacheDirs
-	if len(dirs) == 0 {
-		// pacman.conf may name a cache directory that was never created:
-		// nothing to prune there. A --cachedir that does not exist is an
-		// error (Scan reports it).
-		for _, d := range cfg.CacheDirs {
-			if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
-				fmt.Fprintf(app.Stderr, "pactidy: warning: cache directory %s (CacheDir of %s) does not exist\n", report.QuotePath(d), report.QuotePath(cfg.File))
-				continue
-			}
-			dirs = append(dirs, d)
-		}
-	}
 	acting := opts.Remove || opts.Move != ""
-	if acting {
-		if err := cache.CheckLock(cfg.DBPath); err != nil {
-			return fmt.Errorf("refusing to change the cache: %w", err)
-		}
-	}
-	// Reading the cache directories and the database are independent and
-	// about equally long on a big cache: do them at the same time.
-	type scanned struct {
-		l   *cache.Listing
-		err error
-	}
-	scan := make(chan scanned, 1)
-	go func() {
-		l, err := cache.Scan(dirs)
-		scan <- scanned{l, err}
-	}()
-	db, err := loadInstalled(cfg)
-	sc := <-scan
+	cfg, plan, err := planCache(app, opts, acting)
 	if err != nil {
 		return err
 	}
-	if sc.err != nil {
-		return sc.err
-	}
-	l := sc.l
-	for _, e := range db.Errors {
-		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", report.QuotePath(e.Path), report.QuotePath(e.Err.Error()))
-	}
-	allow, err := app.allowlist()
-	if err != nil {
-		return err
-	}
-	o := cache.Options{
-		Keep: opts.Keep, KeepUninstalled: opts.KeepUninstalled, NoKeepInstalled: opts.NoKeepInstalled,
-		Ignore: opts.Ignore, Allow: allow.KeepsPackage, Arch: opts.Arch, MinAge: minAge,
-		Now: app.Now(), Installed: db, Root: cfg.RootDir, DBPath: cfg.DBPath,
-	}
-	plan := cache.NewPlan(l, o)
-	bdirs := defaultBuildCacheDirs(app, cfg)
-	if len(opts.BuildCacheDirs) > 0 {
-		bdirs = nil
-		for _, d := range opts.BuildCacheDirs {
-			bdirs = append(bdirs, cache.BuildCacheDir{Helper: helperOf(d), Path: d})
-		}
-	}
-	var berrs []cache.FileError
-	plan.BuildCaches, berrs = cache.BuildCaches(bdirs, db)
-	plan.Errors = append(plan.Errors, berrs...)
 	rc := toReportCache(plan)
 
 	out := cacheOutput{app: app, opts: opts, cache: rc, plan: plan}
@@ -269,6 +211,81 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 		return fmt.Errorf("%d of %d files could not be %s", len(res.Failed), plan.Removals, strings.SplitN(verb, " ", 2)[0])
 	}
 	return nil
+}
+
+// planCache makes the cache plan of opts; checkLock refuses when pacman
+// holds its lock (before any time is spent planning).
+func planCache(app *App, opts cacheOptions, checkLock bool) (*conf.Config, *cache.Plan, error) {
+	minAge, err := opts.validate()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := app.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	dirs := opts.CacheDirs
+	if len(dirs) == 0 {
+		// pacman.conf may name a cache directory that was never created:
+		// nothing to prune there. A --cachedir that does not exist is an
+		// error (Scan reports it).
+		for _, d := range cfg.CacheDirs {
+			if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(app.Stderr, "pactidy: warning: cache directory %s (CacheDir of %s) does not exist\n", report.QuotePath(d), report.QuotePath(cfg.File))
+				continue
+			}
+			dirs = append(dirs, d)
+		}
+	}
+	if checkLock {
+		if err := cache.CheckLock(cfg.DBPath); err != nil {
+			return nil, nil, fmt.Errorf("refusing to change the cache: %w", err)
+		}
+	}
+	// Reading the cache directories and the database are independent and
+	// about equally long on a big cache: do them at the same time.
+	type scanned struct {
+		l   *cache.Listing
+		err error
+	}
+	scan := make(chan scanned, 1)
+	go func() {
+		l, err := cache.Scan(dirs)
+		scan <- scanned{l, err}
+	}()
+	db, err := loadInstalled(cfg)
+	sc := <-scan
+	if err != nil {
+		return nil, nil, err
+	}
+	if sc.err != nil {
+		return nil, nil, sc.err
+	}
+	l := sc.l
+	for _, e := range db.Errors {
+		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", report.QuotePath(e.Path), report.QuotePath(e.Err.Error()))
+	}
+	allow, err := app.allowlist()
+	if err != nil {
+		return nil, nil, err
+	}
+	o := cache.Options{
+		Keep: opts.Keep, KeepUninstalled: opts.KeepUninstalled, NoKeepInstalled: opts.NoKeepInstalled,
+		Ignore: opts.Ignore, Allow: allow.KeepsPackage, Arch: opts.Arch, MinAge: minAge,
+		Now: app.Now(), Installed: db, Root: cfg.RootDir, DBPath: cfg.DBPath,
+	}
+	plan := cache.NewPlan(l, o)
+	bdirs := defaultBuildCacheDirs(app, cfg)
+	if len(opts.BuildCacheDirs) > 0 {
+		bdirs = nil
+		for _, d := range opts.BuildCacheDirs {
+			bdirs = append(bdirs, cache.BuildCacheDir{Helper: helperOf(d), Path: d})
+		}
+	}
+	var berrs []cache.FileError
+	plan.BuildCaches, berrs = cache.BuildCaches(bdirs, db)
+	plan.Errors = append(plan.Errors, berrs...)
+	return cfg, plan, nil
 }
 
 // loadInstalled reads the local database without file lists; the backup

@@ -42,6 +42,8 @@ func main() {
 
 func exitCode(app *App, err error) int {
 	var uerr *usageError
+	// pacman's failure passes its exit status through.
+	var status interface{ ExitStatus() int }
 	switch {
 	case err == nil:
 		return exitOK
@@ -50,6 +52,9 @@ func exitCode(app *App, err error) int {
 	case errors.As(err, &uerr):
 		fmt.Fprintf(app.Stderr, "pactidy: %s\nRun 'pactidy --help' for usage.\n", quote.Quote(err.Error()))
 		return exitUsage
+	case errors.As(err, &status) && status.ExitStatus() > 0:
+		fmt.Fprintf(app.Stderr, "pactidy: %v\n", err)
+		return status.ExitStatus()
 	default:
 		// A message may carry a file name or a line of a configuration
 		// file: never raw on the terminal.

@@ -25,8 +25,12 @@ type App struct {
 	Stdout, Stderr io.Writer
 	// IsTerminal tells whether stdout is a terminal.
 	IsTerminal func() bool
-	Now        func() time.Time
-	Getenv     func(string) string
+	// Stdin is where answers come from; StdinIsTerminal tells whether
+	// someone is there to give them (nil: nobody).
+	Stdin           io.Reader
+	StdinIsTerminal func() bool
+	Now             func() time.Time
+	Getenv          func(string) string
 
 	Global GlobalOptions
 
@@ -53,6 +57,9 @@ func newApp() *App {
 		IsTerminal: func() bool { return isTerminal(os.Stdout) },
 		Now:        time.Now,
 		Getenv:     os.Getenv,
+
+		Stdin:           os.Stdin,
+		StdinIsTerminal: func() bool { return isTerminal(os.Stdin) },
 	}
 }
 
@@ -117,6 +124,7 @@ owns, and old package versions in the pacman cache.
 	root.AddCommand(newVersionCmd(app), newReportCmd(app), newCacheCmd(app), newAllowCmd(app), newManCmd(app))
 	root.AddCommand(newSettingsCmd(app))
 	root.AddCommand(newQuarantineCmd(app))
+	root.AddCommand(newCleanCmd(app))
 	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	// Unknown subcommands and stray arguments are usage errors.
 	root.Args = func(cmd *cobra.Command, args []string) error {
