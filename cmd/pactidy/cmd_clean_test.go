@@ -49,7 +49,9 @@ func orphanRoot(t *testing.T) *testroot.Root {
 		t.Skip("removing packages with the real pacman needs root")
 	}
 	r := testroot.New(t)
-	data := func(n string) map[string]string { return map[string]string{"usr/share/" + n + "/x": strings.Repeat(n, 300)} }
+	data := func(n string) map[string]string {
+		return map[string]string{"usr/share/" + n + "/x": strings.Repeat(n, 300)}
+	}
 	r.InstallAsDeps(t,
 		testroot.Pkg{Name: "lib1", Version: "1-1", Files: data("lib1")},
 		testroot.Pkg{Name: "oa", Version: "1-1", Depends: []string{"ob"}, Files: data("oa")},
