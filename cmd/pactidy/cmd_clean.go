@@ -14,6 +14,7 @@ import (
 
 	"github.com/pactidy/pactidy/internal/clean"
 	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/quote"
 	"github.com/pactidy/pactidy/internal/report"
 	"github.com/pactidy/pactidy/scan"
 )
@@ -85,6 +86,9 @@ func newCleanCmd(app *App) *cobra.Command {
 		Short: "Remove orphaned packages with pacman",
 		Long:  cleanHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.cleanSettings(cmd, opts); err != nil {
+				return err
+			}
 			return runCleanOrphans(cmd.Context(), app, opts, args)
 		},
 	}
@@ -98,6 +102,9 @@ func newCleanCmd(app *App) *cobra.Command {
 		Short: "Move unowned files into the quarantine",
 		Long:  cleanHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := app.cleanSettings(cmd, opts); err != nil {
+				return err
+			}
 			return runCleanUnowned(cmd.Context(), app, opts, args)
 		},
 	}
@@ -114,6 +121,9 @@ func newCleanCmd(app *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Cache.keepUninstalledSet = cmd.Flags().Changed("keep-uninstalled")
+			if err := app.cacheSettings(cmd, &opts.Cache); err != nil {
+				return err
+			}
 			return runCleanCache(cmd.Context(), app, opts)
 		},
 	}
@@ -123,6 +133,27 @@ func newCleanCmd(app *App) *cobra.Command {
 
 	cmd.AddCommand(orphans, unowned, cacheCmd)
 	return cmd
+}
+
+// cleanSettings fills the flags of clean orphans and clean unowned that
+// were not given from the settings file.
+func (app *App) cleanSettings(cmd *cobra.Command, o *cleanOptions) error {
+	s, err := app.settings()
+	if err != nil {
+		return err
+	}
+	f := cmd.Flags()
+	set := func(flag string, fill func()) {
+		if f.Lookup(flag) != nil && !f.Changed(flag) {
+			fill()
+		}
+	}
+	set("elevate", func() { o.Elevate = s.Elevate })
+	set("optional", func() { o.Optional = s.Optional })
+	set("quarantine-dir", func() { o.QuarantineDir = s.QuarantineDir })
+	set("no-rule", func() { o.Unowned.NoRules = append([]string(nil), s.NoRules...) })
+	set("unowned-exclude", func() { o.Unowned.Excludes = append([]string(nil), s.UnownedExcludes...) })
+	return nil
 }
 
 func runCleanOrphans(ctx context.Context, app *App, opts *cleanOptions, names []string) error {
@@ -145,7 +176,7 @@ func runCleanOrphans(ctx context.Context, app *App, opts *cleanOptions, names []
 	}
 	for _, e := range db.Errors {
 		// A damaged entry hides what a package needs: nothing is safe.
-		return fmt.Errorf("the package database is damaged, nothing is removed: %s", e.Error())
+		return fmt.Errorf("the package database is damaged, nothing is removed: %s: %s", quote.Quote(e.Path), quote.Quote(e.Err.Error()))
 	}
 	allow, err := app.allowlist()
 	if err != nil {
@@ -178,9 +209,9 @@ func runCleanOrphans(ctx context.Context, app *App, opts *cleanOptions, names []
 
 func printRefusals(app *App, ref *clean.RefusedError) {
 	for _, r := range ref.Refusals {
-		fmt.Fprintf(app.Stderr, "pactidy: refusing to remove %s: %s\n", r.Name, r.Reason)
+		fmt.Fprintf(app.Stderr, "pactidy: refusing to remove %s: %s\n", quote.Quote(r.Name), quote.Quote(r.Reason))
 		if r.Why != nil && r.Why.Kind == scan.WhyRequired {
-			fmt.Fprintf(app.Stderr, "  (pactidy report --why %s explains it)\n", r.Name)
+			fmt.Fprintf(app.Stderr, "  (pactidy report --why %s explains it)\n", shellQuote(r.Name))
 		}
 	}
 }
@@ -200,7 +231,7 @@ func runCleanCache(ctx context.Context, app *App, opts *cleanOptions) error {
 		return err
 	}
 	for _, e := range plan.Errors {
-		fmt.Fprintf(app.Stderr, "pactidy: %s\n", e.Error())
+		fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", quote.Quote(e.Path), quote.Quote(e.Err.Error()))
 	}
 	c := &cleaner{app: app, opts: opts, cfg: cfg, section: "cache", cachePlan: toReportCache(plan)}
 	return c.run(ctx, clean.PlanCache(plan, o.Move))
@@ -293,12 +324,12 @@ func (c *cleaner) event(e clean.Event) {
 		fmt.Fprintf(app.Stderr, ":: running %s\n", shellJoin(e.Argv))
 	case clean.ItemDone:
 		if c.section != "orphans" {
-			fmt.Fprintf(app.Stdout, "removed %s (%s)\n", report.QuotePath(e.Item), report.HumanBytes(e.Bytes))
+			fmt.Fprintf(app.Stdout, "removed %s (%s)\n", quote.Quote(e.Item), report.HumanBytes(e.Bytes))
 		}
 	case clean.ItemFailed:
-		fmt.Fprintf(app.Stderr, "pactidy: %s: %v\n", report.QuotePath(e.Item), e.Err)
+		fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", quote.Quote(e.Item), quote.Quote(e.Err.Error()))
 	case clean.ItemSkipped:
-		fmt.Fprintf(app.Stderr, "pactidy: %s: skipped: %v\n", report.QuotePath(e.Item), e.Err)
+		fmt.Fprintf(app.Stderr, "pactidy: %s: skipped: %s\n", quote.Quote(e.Item), quote.Quote(e.Err.Error()))
 	}
 }
 
@@ -314,7 +345,7 @@ func verbOf(a clean.Action, opts *cleanOptions) string {
 		return fmt.Sprintf("Move %d %s into the quarantine (%s)", n, plural(n, "entry", "entries"), b)
 	case *clean.PruneCache:
 		if a.MoveTo != "" {
-			return fmt.Sprintf("Move %d cache %s to %s (%s)", n, plural(n, "file", "files"), report.QuotePath(a.MoveTo), b)
+			return fmt.Sprintf("Move %d cache %s to %s (%s)", n, plural(n, "file", "files"), quote.Quote(a.MoveTo), b)
 		}
 		return fmt.Sprintf("Remove %d cache %s (%s)", n, plural(n, "file", "files"), b)
 	}
@@ -369,21 +400,21 @@ func (c *cleaner) printPlan(a clean.Action) {
 			if len(p.OptionalFor) > 0 {
 				note += " (optional for " + strings.Join(p.OptionalFor, ", ") + ")"
 			}
-			fmt.Fprintf(w, "  %s %s  %s%s\n", st.Name(p.Name), p.Version, st.Size(report.HumanBytes(p.Size)), st.Dim(note))
+			fmt.Fprintf(w, "  %s %s  %s%s\n", st.Name(quote.Quote(p.Name)), quote.Quote(p.Version), st.Size(report.HumanBytes(p.Size)), st.Dim(quote.Quote(note)))
 		}
 		if line != "" {
 			fmt.Fprintf(w, "Command: %s\n", line)
 		} else {
-			fmt.Fprintf(app.Stderr, "pactidy: %v\n", err)
+			fmt.Fprintf(app.Stderr, "pactidy: %s\n", quote.Quote(err.Error()))
 		}
 	case *clean.QuarantineEntries:
 		fmt.Fprintf(w, "%s\n", st.Header(fmt.Sprintf("%d %s, %s:", len(a.Entries), plural(len(a.Entries), "entry", "entries"), report.HumanBytes(a.Bytes()))))
 		for _, e := range a.Entries {
-			fmt.Fprintf(w, "  %s  %s  %s\n", report.QuotePath(e.Path), e.Type, st.Size(report.HumanBytes(e.Size)))
+			fmt.Fprintf(w, "  %s  %s  %s\n", quote.Quote(e.Path), e.Type, st.Size(report.HumanBytes(e.Size)))
 		}
 	case *clean.PruneCache:
 		if err := report.WriteCacheText(w, st, c.cachePlan); err != nil {
-			fmt.Fprintf(app.Stderr, "pactidy: %v\n", err)
+			fmt.Fprintf(app.Stderr, "pactidy: %s\n", quote.Quote(err.Error()))
 		}
 	}
 }
@@ -408,7 +439,7 @@ func (c *cleaner) printSummary(a clean.Action, res *clean.Result) {
 		}
 		verb := "removed"
 		if pc, ok := a.(*clean.PruneCache); ok && pc.MoveTo != "" {
-			verb = "moved to " + report.QuotePath(pc.MoveTo)
+			verb = "moved to " + quote.Quote(pc.MoveTo)
 		}
 		if qa, ok := a.(*clean.QuarantineEntries); ok && !qa.Permanent {
 			verb = "quarantined"
@@ -438,8 +469,8 @@ func shellQuote(s string) string {
 	if s == "" {
 		return "''"
 	}
-	if q := report.QuotePath(s); q != s {
-		return q
+	if !quote.Safe(s) {
+		return quote.Quote(s)
 	}
 	safe := true
 	for _, r := range s {

@@ -53,7 +53,7 @@ func exitCode(app *App, err error) int {
 		fmt.Fprintf(app.Stderr, "pactidy: %s\nRun 'pactidy --help' for usage.\n", quote.Quote(err.Error()))
 		return exitUsage
 	case errors.As(err, &status) && status.ExitStatus() > 0:
-		fmt.Fprintf(app.Stderr, "pactidy: %v\n", err)
+		fmt.Fprintf(app.Stderr, "pactidy: %s\n", quote.Quote(err.Error()))
 		return status.ExitStatus()
 	default:
 		// A message may carry a file name or a line of a configuration
