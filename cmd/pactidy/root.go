@@ -125,6 +125,7 @@ owns, and old package versions in the pacman cache.
 	root.AddCommand(newSettingsCmd(app))
 	root.AddCommand(newQuarantineCmd(app))
 	root.AddCommand(newCleanCmd(app))
+	root.AddCommand(newTUICmd(app))
 	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	// Unknown subcommands and stray arguments are usage errors.
 	root.Args = func(cmd *cobra.Command, args []string) error {
@@ -133,7 +134,18 @@ owns, and old package versions in the pacman cache.
 		}
 		return nil
 	}
-	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	// On a terminal pactidy opens the review; otherwise it prints the
+	// report, so `pactidy | less` and cron jobs get text.
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		opts := &reportOptions{optional: "keep"}
+		if err := app.reportSettings(cmd, opts); err != nil {
+			return err
+		}
+		if app.IsTerminal() && stdinIsTerminal() {
+			return runTUI(cmd.Context(), app, &tuiOptions{optional: opts.optional, unowned: opts.unowned})
+		}
+		return runReport(cmd.Context(), app, opts)
+	}
 	usageArgs(root)
 	registerCompletions(root, app)
 	return root

@@ -1,0 +1,136 @@
+package tui
+
+import (
+	"context"
+	"os/exec"
+	"time"
+
+	"github.com/pactidy/pactidy/internal/report"
+)
+
+// Source runs the scans whose findings the UI shows.
+type Source interface {
+	// Scan computes every section and calls emit (from any goroutine) with
+	// progress, with each section as soon as it is done, and once with the
+	// Info of the database read. It returns when all sections are done;
+	// an error is a failure of the whole run (an unreadable database).
+	Scan(ctx context.Context, emit func(Event)) error
+}
+
+// Event is one piece of news from a running scan.
+type Event struct {
+	// Section is a report section name (report.SectionOrphans, ...), or ""
+	// for news about the whole run.
+	Section string
+	// Done says Section is complete: Report holds its findings (the
+	// section's fields) and the errors met while computing it.
+	Done   bool
+	Report *report.Report
+	// Progress counts the work done so far in Section.
+	Progress Progress
+	// Err failed Section (or, with Section "", the run).
+	Err error
+	// Info, when set, answers the detail pane's questions.
+	Info Info
+}
+
+// Progress is how far a section got.
+type Progress struct {
+	Packages int64 // packages read
+	Dirs     int64 // directories walked
+	Files    int64 // files looked at
+	Bytes    int64 // bytes counted
+}
+
+// Info answers what the report does not carry.
+type Info interface {
+	// Package describes an installed package.
+	Package(name string) (PackageInfo, bool)
+	// Origin is the package owning the nearest owned parent directory of
+	// the system path p ("" when none).
+	Origin(p string) string
+	// Root is the root directory the paths are relative to.
+	Root() string
+}
+
+// PackageInfo is what the detail pane shows of a package.
+type PackageInfo struct {
+	Name          string
+	Version       string
+	Desc          string
+	InstallDate   time.Time
+	InstalledSize int64
+	RequiredBy    []string
+	OptionalFor   []string
+	// Why is the --why explanation of why it is installed.
+	Why report.Why
+	// Removes is what pacman -Rns NAME removes with it, FreedBytes the
+	// bytes that frees (known for orphans).
+	Removes    []string
+	FreedBytes int64
+}
+
+// Selection is what the user marked.
+type Selection struct {
+	Packages []string
+	Unowned  []report.Unowned
+	Cache    []report.CacheCandidate
+}
+
+// Empty reports whether nothing is marked.
+func (s Selection) Empty() bool {
+	return len(s.Packages) == 0 && len(s.Unowned) == 0 && len(s.Cache) == 0
+}
+
+// Plan is what a confirmed removal will do.
+type Plan struct {
+	// Packages is every package pacman will remove (the marked ones and
+	// what -Rns takes along); Command is the exact command line.
+	Packages     []string
+	PackageBytes int64
+	Command      []string
+	// Entries go into the quarantine; CacheFiles are deleted.
+	Entries    []report.Unowned
+	EntryBytes int64
+	CacheFiles []report.CacheCandidate
+	CacheBytes int64
+	// Notes are warnings to read before saying yes.
+	Notes []string
+	// Handle is the engine's own plan.
+	Handle any
+}
+
+// Total is the number of bytes the plan frees.
+func (p *Plan) Total() int64 { return p.PackageBytes + p.EntryBytes + p.CacheBytes }
+
+// Result is what a removal did.
+type Result struct {
+	Removed     []string // packages gone from the database
+	Quarantined int      // entries moved into the quarantine
+	Pruned      int      // cache files deleted
+	Freed       int64
+	Failures    []Failure
+	// QuarantineID names the quarantine run (pactidy quarantine restore ID).
+	QuarantineID string
+}
+
+// Failure is one item that was not done, and why.
+type Failure struct {
+	What string
+	Why  string
+}
+
+// Engine carries out a confirmed selection.
+type Engine interface {
+	// Plan works out what removing sel means.
+	Plan(ctx context.Context, sel Selection) (*Plan, error)
+	// PackageCommand is the pacman command for the plan's packages, run in
+	// the terminal with the UI suspended; nil when there are none.
+	PackageCommand(p *Plan) *exec.Cmd
+	// AfterPackages reads the database again after the command ran
+	// (runErr is how it ended) and says what was removed.
+	AfterPackages(ctx context.Context, p *Plan, runErr error) (*Result, error)
+	// Apply quarantines the plan's entries and prunes its cache files,
+	// calling progress after each item.
+	Apply(ctx context.Context, p *Plan, progress func(done, total int, bytes int64)) (*Result, error)
+}
