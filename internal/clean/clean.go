@@ -21,8 +21,10 @@
 // would start, for a front end that must run it itself (the TUI hands it
 // to tea.ExecProcess), and Verify then reads the outcome.
 //
-// Unowned entries go into the quarantine (see Quarantine), where they can
-// be restored. Cache files go through cache.Apply, under pacman's lock.
+// Unowned entries go into internal/quarantine's store, where they can be
+// restored; the quarantine checks each entry again just before it moves,
+// against the database as it is then. Cache files go through cache.Apply,
+// under pacman's lock.
 //
 // Run never prints and never reads a terminal. When pacman holds its lock
 // (db.lck) Run changes nothing and returns a *LockedError. When ctx is
@@ -38,6 +40,7 @@ import (
 	"io"
 
 	"github.com/pactidy/pactidy/cache"
+	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/conf"
 )
 
@@ -115,9 +118,12 @@ type Options struct {
 	// its questions, output and errors reach the user unchanged.
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Quarantine takes unowned entries out of the system; a plan with
-	// QuarantineEntries fails without it.
-	Quarantine Quarantine
+	// QuarantineDir is the store unowned entries go into; "" means
+	// quarantine.DefaultDir of the plan's root.
+	QuarantineDir string
+	// Allow is the allowlist, asked again for every unowned entry and
+	// everything below it just before the entry moves. nil keeps nothing.
+	Allow *allowlist.List
 	// IsRoot tells whether pactidy runs as root (nil: the effective user
 	// id is 0). Tests set it to exercise elevation.
 	IsRoot func() bool
@@ -201,6 +207,8 @@ type ActionResult struct {
 	Bytes int64
 	// Packages is set for a RemovePackages action.
 	Packages *PackagesResult
+	// Quarantine is set for a QuarantineEntries action that began.
+	Quarantine *QuarantineResult
 	// Err is set when the action failed as a whole.
 	Err error
 }
