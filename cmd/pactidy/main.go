@@ -45,7 +45,7 @@ func exitCode(app *App, err error) int {
 	// pacman's failure passes its exit status through.
 	var status interface{ ExitStatus() int }
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHookFlag):
 		return exitOK
 	case errors.Is(err, errFindings):
 		return exitFindings

@@ -126,6 +126,7 @@ owns, and old package versions in the pacman cache.
 	root.AddCommand(newQuarantineCmd(app))
 	root.AddCommand(newCleanCmd(app))
 	root.AddCommand(newTUICmd(app))
+	root.AddCommand(newHookCmd(app))
 	root.SetHelpCommand(&cobra.Command{Hidden: true})
 	// Unknown subcommands and stray arguments are usage errors.
 	root.Args = func(cmd *cobra.Command, args []string) error {
