@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/pactidy/pactidy/internal/quote"
 	"github.com/pactidy/pactidy/internal/report"
 )
 
@@ -39,14 +40,14 @@ func (cm *confirmModel) set(p *Plan, err error, canRun bool) {
 func (cm *confirmModel) text(canRun bool) string {
 	st := cm.c.styles
 	if cm.err != nil {
-		return st.Error.Render("Cannot plan the removal: "+cm.err.Error()) + "\n\nn/esc goes back."
+		return st.Error.Render("Cannot plan the removal: "+quote.Quote(cm.err.Error())) + "\n\nn/esc goes back."
 	}
 	p := cm.plan
 	var b strings.Builder
 	b.WriteString(st.Title.Render("Remove what is marked?") + "\n\n")
 	if len(p.Packages) > 0 {
 		b.WriteString(st.Label.Render(fmt.Sprintf("%s (%s)", plural(len(p.Packages), "package", "packages"), humanBytes(p.PackageBytes))) + ", with what pacman -Rns takes along:\n")
-		b.WriteString("  " + strings.Join(p.Packages, " ") + "\n")
+		b.WriteString("  " + strings.Join(quoteAll(p.Packages), " ") + "\n")
 		if len(p.Command) > 0 {
 			b.WriteString("  command: " + strings.Join(quoteArgs(p.Command), " ") + "\n")
 		}
@@ -55,20 +56,20 @@ func (cm *confirmModel) text(canRun bool) string {
 	if len(p.Entries) > 0 {
 		b.WriteString(st.Label.Render(fmt.Sprintf("%s to quarantine (%s)", plural(len(p.Entries), "entry", "entries"), humanBytes(p.EntryBytes))) + ", restorable with pactidy quarantine restore:\n")
 		for _, e := range p.Entries {
-			b.WriteString("  " + report.QuotePath(e.Path) + "\n")
+			b.WriteString("  " + quote.Quote(e.Path) + "\n")
 		}
 		b.WriteString("\n")
 	}
 	if len(p.CacheFiles) > 0 {
 		b.WriteString(st.Label.Render(fmt.Sprintf("%s to delete from the cache (%s):", plural(len(p.CacheFiles), "file", "files"), humanBytes(p.CacheBytes))) + "\n")
 		for _, c := range p.CacheFiles {
-			b.WriteString("  " + report.QuotePath(c.Path) + "\n")
+			b.WriteString("  " + quote.Quote(c.Path) + "\n")
 		}
 		b.WriteString("\n")
 	}
 	b.WriteString(st.Label.Render("Total: "+humanBytes(p.Total())) + "\n")
 	for _, n := range p.Notes {
-		b.WriteString(st.Warn.Render("! "+n) + "\n")
+		b.WriteString(st.Warn.Render("! "+quote.Quote(n)) + "\n")
 	}
 	if !canRun {
 		b.WriteString("\n" + st.Warn.Render(errNoEngine.Error()+"; n/esc goes back."))
@@ -82,7 +83,7 @@ func quoteArgs(args []string) []string {
 		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?[]{}()<>|&;#~") {
 			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 		}
-		out[i] = report.QuotePath(a)
+		out[i] = quote.Quote(a)
 	}
 	return out
 }
@@ -111,7 +112,7 @@ func (rm *resultModel) set(r *Result) {
 	var b strings.Builder
 	b.WriteString(st.Title.Render("Done") + "\n\n")
 	if len(r.Removed) > 0 {
-		b.WriteString(fmt.Sprintf("Removed %s: %s\n", plural(len(r.Removed), "package", "packages"), strings.Join(r.Removed, " ")))
+		b.WriteString(fmt.Sprintf("Removed %s: %s\n", plural(len(r.Removed), "package", "packages"), strings.Join(quoteAll(r.Removed), " ")))
 	}
 	if r.Quarantined > 0 {
 		b.WriteString(fmt.Sprintf("Quarantined %s.\n", plural(r.Quarantined, "entry", "entries")))
@@ -123,7 +124,7 @@ func (rm *resultModel) set(r *Result) {
 	if len(r.Failures) > 0 {
 		b.WriteString("\n" + st.Error.Render(fmt.Sprintf("%s not done:", plural(len(r.Failures), "item was", "items were"))) + "\n")
 		for _, f := range r.Failures {
-			b.WriteString("  " + report.QuotePath(f.What) + ": " + f.Why + "\n")
+			b.WriteString("  " + quote.Quote(f.What) + ": " + quote.Quote(f.Why) + "\n")
 		}
 	}
 	if r.QuarantineID != "" {

@@ -10,6 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/pactidy/pactidy/internal/quote"
 	"github.com/pactidy/pactidy/internal/report"
 )
 
@@ -61,7 +62,7 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 		case s.state == sectionPending:
 			return st.Dim.Render("Scanning…")
 		case s.state == sectionFailed:
-			return st.Error.Render(fmt.Sprintf("This section failed: %v", s.err))
+			return st.Error.Render("This section failed: " + quote.Quote(s.err.Error()))
 		case len(s.all) == 0:
 			return st.Dim.Render(emptyText(s.id))
 		}
@@ -75,7 +76,7 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 		if len(xs) == 0 {
 			return st.Dim.Render("none")
 		}
-		return strings.Join(xs, ", ")
+		return strings.Join(quoteAll(xs), ", ")
 	}
 	switch it.kind {
 	case kindPackage:
@@ -93,10 +94,10 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 		case it.foreign != nil:
 			version = it.foreign.Version
 		}
-		b.WriteString(st.Title.Render(it.key) + " " + version + "\n")
+		b.WriteString(st.Title.Render(it.label) + " " + quote.Quote(version) + "\n")
 		if ok {
 			if pi.Desc != "" {
-				b.WriteString(pi.Desc + "\n")
+				b.WriteString(quote.Quote(pi.Desc) + "\n")
 			}
 			if !pi.InstallDate.IsZero() {
 				line("Installed", pi.InstallDate.Local().Format("2006-01-02 15:04"))
@@ -115,7 +116,7 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 				why += "; it is in a dependency cycle"
 			}
 			if len(o.OptionalFor) > 0 {
-				why += "; optional for " + strings.Join(o.OptionalFor, ", ")
+				why += "; optional for " + strings.Join(quoteAll(o.OptionalFor), ", ")
 			}
 			line("Why", why)
 			line("-Rns removes", list(o.Removes))
@@ -142,7 +143,7 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 		case !ok || (pi.err == nil && pi.mtime.IsZero() && pi.origin == ""):
 			line("Modified", st.Dim.Render("…"))
 		case pi.err != nil:
-			line("Modified", st.Error.Render(pi.err.Error()))
+			line("Modified", st.Error.Render(quote.Quote(pi.err.Error())))
 		default:
 			line("Modified", pi.mtime.Local().Format("2006-01-02 15:04"))
 		}
@@ -151,7 +152,7 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 			if origin == "" {
 				origin = st.Dim.Render("no package owns a parent directory")
 			} else {
-				origin = "near files of " + origin
+				origin = "near files of " + quote.Quote(origin)
 			}
 			line("Origin", origin)
 		}
@@ -175,12 +176,12 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 		b.WriteString(st.Title.Render(it.label) + "\n")
 		if p := it.pacfile; p != nil {
 			line("Kind", p.Kind)
-			line("Package", p.Package)
+			line("Package", quote.Quote(p.Package))
 			line("What to do", "merge it with pacdiff (pacman-contrib), then delete it")
 		}
 		if mf := it.missing; mf != nil {
-			line("Package", mf.Package)
-			line("What to do", "reinstall it: pacman -S "+mf.Package)
+			line("Package", quote.Quote(mf.Package))
+			line("What to do", "reinstall it: pacman -S "+quote.Quote(mf.Package))
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
@@ -191,7 +192,7 @@ func cacheLine(c report.CacheCandidate) string {
 	if v == "" {
 		v = filepath.Base(c.Path)
 	}
-	return fmt.Sprintf("%-16s %10s  %s", report.QuotePath(v), humanBytes(c.Size), c.Reason)
+	return fmt.Sprintf("%-16s %10s  %s", quote.Quote(v), humanBytes(c.Size), c.Reason)
 }
 
 func whyText(w report.Why) string {
@@ -200,7 +201,7 @@ func whyText(w report.Why) string {
 	}
 	var parts []string
 	for _, l := range w.Chain {
-		n := l.Name
+		n := quote.Quote(l.Name)
 		if l.Optional {
 			n += " (optional)"
 		}

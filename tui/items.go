@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pactidy/pactidy/internal/quote"
 	"github.com/pactidy/pactidy/internal/report"
 )
 
@@ -93,33 +94,33 @@ func itemsOf(s section, rep *report.Report) []*item {
 	case secOrphans:
 		for i := range rep.Orphans {
 			o := &rep.Orphans[i]
-			it := &item{kind: kindPackage, key: o.Name, label: o.Name, size: o.InstalledSize, sized: true, orphan: o}
+			it := &item{kind: kindPackage, key: o.Name, label: quote.Quote(o.Name), size: o.InstalledSize, sized: true, orphan: o}
 			if o.Cycle {
 				it.tags = append(it.tags, "cycle")
 			}
 			if len(o.OptionalFor) > 0 {
-				it.tags = append(it.tags, "optional for "+strings.Join(o.OptionalFor, ","))
+				it.tags = append(it.tags, "optional for "+strings.Join(quoteAll(o.OptionalFor), ","))
 			}
 			if len(o.RequiredBy) > 0 {
-				it.tags = append(it.tags, "needed by "+strings.Join(o.RequiredBy, ","))
+				it.tags = append(it.tags, "needed by "+strings.Join(quoteAll(o.RequiredBy), ","))
 			}
 			items = append(items, it)
 		}
 	case secUnneeded:
 		for i := range rep.Unneeded {
 			u := &rep.Unneeded[i]
-			items = append(items, &item{kind: kindPackage, key: u.Name, label: u.Name, size: u.InstalledSize, sized: true, unneeded: u, tags: []string{"explicit"}})
+			items = append(items, &item{kind: kindPackage, key: u.Name, label: quote.Quote(u.Name), size: u.InstalledSize, sized: true, unneeded: u, tags: []string{"explicit"}})
 		}
 	case secForeign:
 		for i := range rep.Foreign {
 			f := &rep.Foreign[i]
-			items = append(items, &item{kind: kindPackage, key: f.Name, label: f.Name, foreign: f, tags: []string{"foreign"}})
+			items = append(items, &item{kind: kindPackage, key: f.Name, label: quote.Quote(f.Name), foreign: f, tags: []string{"foreign"}})
 		}
 	case secUnowned:
 		items = make([]*item, 0, len(rep.Unowned))
 		for i := range rep.Unowned {
 			u := &rep.Unowned[i]
-			it := &item{kind: kindPath, key: u.Path, label: report.QuotePath(u.Path), size: u.Size, sized: true, unowned: u}
+			it := &item{kind: kindPath, key: u.Path, label: quote.Quote(u.Path), size: u.Size, sized: true, unowned: u}
 			if u.Type == "dir" {
 				it.tags = append(it.tags, strconv.Itoa(u.Entries)+" entries")
 			} else if u.Type != "file" {
@@ -171,20 +172,29 @@ func itemsOf(s section, rep *report.Report) []*item {
 			if len(g.Keep) > 0 {
 				tags = append(tags, strconv.Itoa(len(g.Keep))+" kept")
 			}
-			items = append(items, &item{kind: kindCache, key: g.Name + "\x00" + g.Arch, label: report.QuotePath(label), size: g.Bytes, sized: true, group: g, tags: tags})
+			items = append(items, &item{kind: kindCache, key: g.Name + "\x00" + g.Arch, label: quote.Quote(label), size: g.Bytes, sized: true, group: g, tags: tags})
 		}
 	case secPacfiles:
 		for i := range rep.Pacfiles {
 			p := &rep.Pacfiles[i]
-			items = append(items, &item{kind: kindInfo, key: p.Path, label: report.QuotePath(p.Path), pacfile: p, tags: []string{p.Kind, "of " + p.Package}})
+			items = append(items, &item{kind: kindInfo, key: p.Path, label: quote.Quote(p.Path), pacfile: p, tags: []string{p.Kind, "of " + quote.Quote(p.Package)}})
 		}
 	case secMissing:
 		for i := range rep.MissingFiles {
 			m := &rep.MissingFiles[i]
-			items = append(items, &item{kind: kindInfo, key: m.Package + "\x00" + m.Path, label: report.QuotePath(m.Path), missing: m, tags: []string{"of " + m.Package}})
+			items = append(items, &item{kind: kindInfo, key: m.Package + "\x00" + m.Path, label: quote.Quote(m.Path), missing: m, tags: []string{"of " + quote.Quote(m.Package)}})
 		}
 	}
 	return items
+}
+
+// quoteAll quotes each of xs for the terminal.
+func quoteAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = quote.Quote(x)
+	}
+	return out
 }
 
 func plural(n int, one, many string) string {

@@ -10,7 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/pactidy/pactidy/internal/allowlist"
-	"github.com/pactidy/pactidy/internal/report"
+	"github.com/pactidy/pactidy/internal/quote"
 )
 
 // keepChoice is what of a path K keeps.
@@ -97,7 +97,7 @@ func escapeGlob(p string) string {
 func (k *keepModel) View() string {
 	st := k.c.styles
 	var b strings.Builder
-	b.WriteString(st.Title.Render("Keep forever") + "  " + report.QuotePath(k.path) + "\n")
+	b.WriteString(st.Title.Render("Keep forever") + "  " + quote.Quote(k.path) + "\n")
 	for c := keepChoice(0); c < numKeepChoices; c++ {
 		name := keepChoiceNames[c]
 		if c == k.choice {
@@ -158,7 +158,7 @@ func (m *Model) updateKeep(msg tea.Msg) tea.Cmd {
 		case key.Matches(kp, k.Accept):
 			e, err := allowlist.ParseEntry("path " + strings.TrimSpace(m.keep.input.Value()))
 			if err != nil {
-				m.status = err.Error()
+				m.status = quote.Quote(err.Error())
 				return nil
 			}
 			m.page = pageBrowse
@@ -199,7 +199,7 @@ func (m *Model) handleKept(msg keptMsg) {
 		ke.items = append(ke.items, hideKept(s, msg.entry)...)
 	}
 	m.kept = append(m.kept, ke)
-	m.status = fmt.Sprintf("kept forever: %q in %s (%s hidden; u undoes)", msg.entry.String(), report.QuotePath(ke.file), plural(len(ke.items), "item", "items"))
+	m.status = fmt.Sprintf("kept forever: %q in %s (%s hidden; u undoes)", msg.entry.String(), quote.Quote(ke.file), plural(len(ke.items), "item", "items"))
 	m.updateDetail()
 }
 
@@ -267,6 +267,6 @@ func (m *Model) handleUnkept(msg unkeptMsg) {
 	for _, s := range m.sections {
 		s.refresh()
 	}
-	m.status = fmt.Sprintf("undone: %q removed from %s", msg.kept.entry.String(), report.QuotePath(msg.kept.file))
+	m.status = fmt.Sprintf("undone: %q removed from %s", msg.kept.entry.String(), quote.Quote(msg.kept.file))
 	m.updateDetail()
 }

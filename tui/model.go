@@ -5,7 +5,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -17,6 +16,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/pactidy/pactidy/internal/quote"
 	"github.com/pactidy/pactidy/internal/report"
 )
 
@@ -357,9 +357,9 @@ func (m *Model) Selection() Selection {
 func (m *Model) addError(path string, err error) {
 	m.errs = append(m.errs, report.Error{Path: path, Error: err.Error()})
 	if path != "" {
-		m.status = fmt.Sprintf("%s: %v", report.QuotePath(path), err)
+		m.status = quote.Quote(path) + ": " + quote.Quote(err.Error())
 	} else {
-		m.status = err.Error()
+		m.status = quote.Quote(err.Error())
 	}
 }
 
@@ -370,9 +370,9 @@ func (m *Model) errorsText() string {
 	var b strings.Builder
 	for _, e := range m.errs {
 		if e.Path != "" {
-			b.WriteString(report.QuotePath(e.Path) + ": ")
+			b.WriteString(quote.Quote(e.Path) + ": ")
 		}
-		b.WriteString(e.Error + "\n")
+		b.WriteString(quote.Quote(e.Error) + "\n")
 	}
 	return b.String()
 }

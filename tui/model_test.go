@@ -485,3 +485,27 @@ func TestResize(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileNames: names from the database and the file system reach
+// the screen quoted, never as raw escape sequences.
+func TestHostileNames(t *testing.T) {
+	m := newTestModel(t, 120, 40)
+	rep := &report.Report{
+		Orphans: []report.Orphan{{Name: "evil\x1b[31mred", Version: "1\x07-1", OptionalFor: []string{"x\x1b]0;title\x07"}}},
+		Unowned: []report.Unowned{{Path: "/tmp/\x1b[2Jclear", Type: "file", Size: 1}},
+	}
+	deliver(m, rep, report.SectionOrphans, report.SectionUnowned)
+	for _, tab := range []section{secOrphans, secUnowned} {
+		m.active = tab
+		m.updateDetail()
+		out := m.render()
+		for _, raw := range []string{"\x1b[31mred", "\x1b]0;", "\x07", "\x1b[2J"} {
+			if strings.Contains(out, raw) {
+				t.Errorf("%s: raw %q reaches the screen", sectionTitles[tab], raw)
+			}
+		}
+		if !strings.Contains(ansi.Strip(out), `\x1b`) {
+			t.Errorf("%s: the quoted name is not shown:\n%s", sectionTitles[tab], ansi.Strip(out))
+		}
+	}
+}

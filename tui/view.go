@@ -9,7 +9,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/pactidy/pactidy/internal/report"
+	"github.com/pactidy/pactidy/internal/quote"
 )
 
 // View draws the screen.
@@ -186,7 +186,7 @@ func (m *Model) listView(s *sectionModel) string {
 		}
 		return m.spinner.View() + " scanning " + strings.ToLower(sectionTitles[s.id]) + "…" + p
 	case s.state == sectionFailed:
-		return st.Error.Render(fmt.Sprintf("%s could not be computed: %v", sectionTitles[s.id], s.err))
+		return st.Error.Render(sectionTitles[s.id] + " could not be computed: " + quote.Quote(s.err.Error()))
 	case len(s.all) == 0:
 		return st.Dim.Render(emptyText(s.id))
 	}
@@ -214,7 +214,7 @@ func (m *Model) statusView() string {
 	if s.state == sectionDone && len(s.all) > 0 {
 		info := fmt.Sprintf("%d/%d", s.table.Cursor()+1, len(s.visible))
 		if s.filter != "" {
-			info += " filter " + report.QuotePath(s.filter)
+			info += " filter " + quote.Quote(s.filter)
 		}
 		info += " by " + s.sort.String()
 		parts = append(parts, st.Dim.Render(info))
