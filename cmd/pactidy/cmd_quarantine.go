@@ -23,6 +23,8 @@ type quarantineOptions struct {
 	json      bool
 	force     bool
 	olderThan string
+	// expired: purge by the settings' [quarantine] Retention.
+	expired bool
 }
 
 func newQuarantineCmd(app *App) *cobra.Command {
@@ -35,9 +37,9 @@ can be restored byte-identical with their metadata (owner, mode, times,
 extended attributes and ACLs, hard links).
 
 The quarantine is /var/lib/pactidy/quarantine of the target root (so
---root R uses R/var/lib/pactidy/quarantine); --quarantine-dir DIR uses
-another. Each removal is a run with an ID (its date and time in UTC and a
-random suffix). A run that was interrupted (a signal, a crash, a power
+--root R uses R/var/lib/pactidy/quarantine); --quarantine-dir DIR, or Dir
+in the settings' [quarantine] section, uses another. Each removal is a run
+with an ID (its date and time in UTC and a random suffix). A run that was interrupted (a signal, a crash, a power
 loss) is completed or rolled back by the next quarantine or clean command,
 and list says so.`,
 		Args: cobra.NoArgs,
@@ -73,13 +75,14 @@ nothing and says so.`,
 	}
 	restore.Flags().BoolVar(&o.force, "force", false, "restore over a path that exists again (the existing file is quarantined first)")
 	purge := &cobra.Command{
-		Use:   "purge (--older-than AGE | ID...)",
+		Use:   "purge (--older-than AGE | --expired | ID...)",
 		Short: "Delete runs for good: the given ones, or those older than AGE (30d, 12h)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runQuarantinePurge(app, &o, args)
 		},
 	}
 	purge.Flags().StringVar(&o.olderThan, "older-than", "", "purge the runs created more than `AGE` ago (e.g. 30d, 36h)")
+	purge.Flags().BoolVar(&o.expired, "expired", false, "purge the runs older than the settings' [quarantine] Retention (none when it is never); pactidy-quarantine.timer runs this")
 	cmd.AddCommand(list, show, restore, purge)
 	return cmd
 }
@@ -88,6 +91,13 @@ nothing and says so.`,
 func (app *App) quarantineDir(o *quarantineOptions) (string, error) {
 	if o.dir != "" {
 		return o.dir, nil
+	}
+	s, err := app.settings()
+	if err != nil {
+		return "", err
+	}
+	if s.QuarantineDir != "" {
+		return s.QuarantineDir, nil
 	}
 	root := app.Global.Root
 	if root == "" {
@@ -277,14 +287,31 @@ func runQuarantineRestore(app *App, o *quarantineOptions, id string, paths []str
 }
 
 func runQuarantinePurge(app *App, o *quarantineOptions, ids []string) error {
-	if (o.olderThan == "") == (len(ids) == 0) {
-		return usagef("quarantine purge: give either --older-than AGE or run IDs")
+	ways := 0
+	for _, given := range []bool{o.olderThan != "", o.expired, len(ids) > 0} {
+		if given {
+			ways++
+		}
+	}
+	if ways != 1 {
+		return usagef("quarantine purge: give one of --older-than AGE, --expired or run IDs")
 	}
 	var age time.Duration
+	byAge := o.olderThan != "" || o.expired
 	if o.olderThan != "" {
 		var err error
 		if age, err = parseAge(o.olderThan); err != nil {
 			return usagef("--older-than: %v", err)
+		}
+	}
+	if o.expired {
+		s, err := app.settings()
+		if err != nil {
+			return err
+		}
+		var keep bool
+		if age, keep = s.RetentionAge(); !keep {
+			return nil // Retention = never
 		}
 	}
 	for _, id := range ids {
@@ -304,7 +331,7 @@ func runQuarantinePurge(app *App, o *quarantineOptions, ids []string) error {
 	}
 	defer st.Close()
 	st.Now = app.Now
-	if o.olderThan != "" {
+	if byAge {
 		purged, err := st.PurgeOlder(age)
 		for _, id := range purged {
 			fmt.Fprintf(app.Stdout, "purged %s\n", id)

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pactidy/pactidy/internal/quarantine"
+	"github.com/pactidy/pactidy/internal/testroot"
 )
 
 // sysconf makes a system configuration directory holding pactidy.conf.
@@ -174,4 +180,72 @@ func squeeze(s string) string {
 		lines = append(lines, strings.Join(strings.Fields(l), " "))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// runAt runs a command line in a test App whose clock says now.
+func runAt(t *testing.T, now time.Time, env map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	app := &App{
+		Stdout: &out, Stderr: &errb,
+		IsTerminal: func() bool { return false },
+		Now:        func() time.Time { return now },
+		Getenv:     func(k string) string { return env[k] },
+	}
+	cmd := newRootCmd(app)
+	cmd.SetArgs(args)
+	code = exitCode(app, cmd.ExecuteContext(context.Background()))
+	return out.String(), errb.String(), code
+}
+
+// The quarantine commands take their directory from [quarantine] Dir, and
+// purge --expired (what pactidy-quarantine.timer runs) the retention.
+func TestQuarantineUsesSettings(t *testing.T) {
+	r := testroot.New(t)
+	r.Install(t, testroot.Pkg{Name: "app", Version: "1.0-1", Files: map[string]string{"opt/app/bin/app": "x"}})
+	if err := os.WriteFile(r.Path("opt/app/cache.db"), []byte("cache"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	qdir := filepath.Join(t.TempDir(), "q")
+	st, err := quarantine.Open(qdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run0, err := st.Begin(quarantine.Options{Root: r.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := quarantine.Stat(r.Dir, "/opt/app/cache.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := run0.Quarantine(e); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	run0.Close()
+	st.Close()
+
+	g := []string{"--config", r.Config}
+	later := time.Now().Add(40 * 24 * time.Hour)
+	for _, tt := range []struct {
+		retention string
+		purged    bool
+	}{{"never", false}, {"6w", false}, {"30d", true}} {
+		etc, _ := sysconf(t, "[quarantine]\nDir = "+qdir+"\nRetention = "+tt.retention+"\n")
+		env := map[string]string{"PACTIDY_SYSCONFDIR": etc}
+		out, stderr, code := runAt(t, later, env, append(g, "quarantine", "list")...)
+		if code != exitOK || !strings.Contains(out, run0.ID) {
+			t.Fatalf("list of the configured quarantine: exit %d, %q %q", code, out, stderr)
+		}
+		out, stderr, code = runAt(t, later, env, append(g, "quarantine", "purge", "--expired")...)
+		if code != exitOK || stderr != "" {
+			t.Fatalf("purge --expired: exit %d, %q", code, stderr)
+		}
+		if got := out == "purged "+run0.ID+"\n"; got != tt.purged {
+			t.Errorf("Retention = %s, 40 days later: purge said %q", tt.retention, out)
+		}
+	}
+	if _, _, code := run(t, nil, append(g, "quarantine", "purge", "--expired", "--older-than", "1d")...); code != exitUsage {
+		t.Errorf("--expired with --older-than: exit %d", code)
+	}
 }
