@@ -109,3 +109,38 @@ func TestQuarantineCommand(t *testing.T) {
 		t.Fatalf("list of a missing store (%d): %q", code, out)
 	}
 }
+
+// The unowned scan never reports the quarantine: the default one of the
+// root, nor one the settings put elsewhere.
+func TestReportSkipsQuarantine(t *testing.T) {
+	r := testroot.New(t)
+	r.Install(t, testroot.Pkg{Name: "app", Version: "1.0-1", Files: map[string]string{"opt/app/bin/app": "#!/bin/sh\n"}})
+	for _, p := range []string{"/var/lib/pactidy/quarantine/20260101T000000-abcd/data/0", "/opt/app/q/20260101T000000-abcd/data/0", "/opt/app/stray"} {
+		os.MkdirAll(filepath.Dir(r.Path(p)), 0o700)
+		os.WriteFile(r.Path(p), []byte("x"), 0o600)
+	}
+	conf := filepath.Join(t.TempDir(), "pactidy.conf")
+	os.WriteFile(conf, []byte("[quarantine]\nDir = "+r.Path("/opt/app/q")+"\n"), 0o644)
+	out, errOut, code := run(t, nil, "--config", r.Config, "--settings", conf, "report", "--only", "unowned", "--json")
+	if code != 0 {
+		t.Fatalf("report: %d %s", code, errOut)
+	}
+	var rep struct {
+		Unowned []struct{ Path string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range rep.Unowned {
+		got = append(got, u.Path)
+	}
+	if !strings.Contains(strings.Join(got, " "), "/opt/app/stray") {
+		t.Fatalf("the scan did not run: %v", got)
+	}
+	for _, p := range got {
+		if strings.HasPrefix(p, "/opt/app/q") || strings.HasPrefix(p, "/var/lib/pactidy") {
+			t.Errorf("the report lists the quarantine: %q", p)
+		}
+	}
+}

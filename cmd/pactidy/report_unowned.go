@@ -60,6 +60,14 @@ func collectUnowned(ctx context.Context, app *App, cfg *conf.Config, db *pkg.DB,
 			excl = append(excl, sp)
 		}
 	}
+	// Nor is the quarantine, when the settings put it elsewhere.
+	s, err := app.settings()
+	if err != nil {
+		return err
+	}
+	if sp, ok := systemPath(cfg.RootDir, s.QuarantineDir); ok {
+		excl = append(excl, sp)
+	}
 	res, err := scan.Unowned(ctx, db, scan.UnownedOptions{
 		Root:          cfg.RootDir,
 		Excludes:      excl,
