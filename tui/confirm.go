@@ -231,7 +231,11 @@ func (m *Model) runPlan() tea.Cmd {
 	m.page = pageRunning
 	m.result.res = &Result{}
 	if len(p.Packages) > 0 {
-		if c := m.opts.Engine.PackageCommand(p); c != nil {
+		c, err := m.opts.Engine.PackageCommand(p)
+		switch {
+		case err != nil:
+			m.merge(nil, err, "pacman")
+		case c != nil:
 			return tea.ExecProcess(c, func(err error) tea.Msg { return pkgRanMsg{err: err} })
 		}
 	}

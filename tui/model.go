@@ -31,6 +31,9 @@ type Options struct {
 	Color bool
 	// Context ends the scans.
 	Context context.Context
+	// ExitAfter quits by itself, for timing the UI: "first-frame" right
+	// after the first frame, "last-section" once every section is shown.
+	ExitAfter string
 }
 
 // common is what every part of the UI shares.
@@ -120,6 +123,9 @@ func New(opts Options) *Model {
 
 // Init starts the scan and the spinner.
 func (m *Model) Init() tea.Cmd {
+	if m.opts.ExitAfter == "first-frame" {
+		return tea.Quit
+	}
 	return tea.Batch(m.startScan(), m.spinner.Tick)
 }
 

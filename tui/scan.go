@@ -88,6 +88,9 @@ func (m *Model) handleScan(msg scanMsg) tea.Cmd {
 		if msg.err != nil {
 			m.addError("", msg.err)
 		}
+		if m.opts.ExitAfter == "last-section" {
+			return tea.Quit
+		}
 		return m.updateDetail()
 	}
 	ev := msg.ev

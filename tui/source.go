@@ -125,8 +125,10 @@ type Engine interface {
 	// Plan works out what removing sel means.
 	Plan(ctx context.Context, sel Selection) (*Plan, error)
 	// PackageCommand is the pacman command for the plan's packages, run in
-	// the terminal with the UI suspended; nil when there are none.
-	PackageCommand(p *Plan) *exec.Cmd
+	// the terminal with the UI suspended; nil when there are none. An
+	// error (pacman is running, the database changed) stops the removal
+	// of packages before anything is done.
+	PackageCommand(p *Plan) (*exec.Cmd, error)
 	// AfterPackages reads the database again after the command ran
 	// (runErr is how it ended) and says what was removed.
 	AfterPackages(ctx context.Context, p *Plan, runErr error) (*Result, error)

@@ -3,19 +3,26 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
 
+	"github.com/pactidy/pactidy/internal/clean"
 	"github.com/pactidy/pactidy/scan"
 	"github.com/pactidy/pactidy/tui"
 )
 
 type tuiOptions struct {
-	optional string
-	unowned  unownedOptions
+	optional      string
+	elevate       string
+	quarantineDir string
+	unowned       unownedOptions
+	// exitAfter runs without a terminal and quits by itself (the bench
+	// harness times the first frame and the last section this way).
+	exitAfter string
 }
 
 const tuiHelp = `Review the findings interactively: every section of the report as a tab,
@@ -43,6 +50,11 @@ func newTUICmd(app *App) *cobra.Command {
 				return err
 			}
 			opts.optional, opts.unowned = ro.optional, ro.unowned
+			co := &cleanOptions{Elevate: opts.elevate, QuarantineDir: opts.quarantineDir}
+			if err := app.cleanSettings(cmd, co); err != nil {
+				return err
+			}
+			opts.elevate, opts.quarantineDir = co.Elevate, co.QuarantineDir
 			return runTUI(cmd.Context(), app, opts)
 		},
 	}
@@ -53,12 +65,22 @@ func newTUICmd(app *App) *cobra.Command {
 func addTUIFlags(cmd *cobra.Command, opts *tuiOptions) {
 	f := cmd.Flags()
 	f.StringVar(&opts.optional, "optional", "keep", "optional dependencies of kept packages: keep or ignore")
+	f.StringVar(&opts.elevate, "elevate", "", "command that runs pacman as root when pactidy is not root: sudo, doas, run0 or `CMD` (default sudo)")
+	f.StringVar(&opts.quarantineDir, "quarantine-dir", "", "quarantine `dir` (default: ROOT/var/lib/pactidy/quarantine)")
 	addUnownedFlags(f, &opts.unowned)
+	f.StringVar(&opts.exitAfter, "exit-after", "", "run without a terminal and quit after first-frame or last-section (for timing)")
+	f.MarkHidden("exit-after")
 }
 
 func runTUI(ctx context.Context, app *App, opts *tuiOptions) error {
-	if !app.IsTerminal() || !stdinIsTerminal() {
-		return usagef("pactidy tui needs a terminal; use pactidy report to print the findings")
+	switch opts.exitAfter {
+	case "":
+		if !app.IsTerminal() || !stdinIsTerminal() {
+			return usagef("pactidy tui needs a terminal; use pactidy report to print the findings")
+		}
+	case "first-frame", "last-section":
+	default:
+		return usagef("invalid --exit-after %q: want first-frame or last-section", opts.exitAfter)
 	}
 	var mode scan.OptionalMode
 	switch opts.optional {
@@ -74,15 +96,24 @@ func runTUI(ctx context.Context, app *App, opts *tuiOptions) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	state := &scanState{}
 	m := tui.New(tui.Options{
-		Source:        &tuiSource{app: app, mode: mode, unowned: opts.unowned},
+		Source: &tuiSource{app: app, mode: mode, unowned: opts.unowned, state: state},
+		Engine: &tuiEngine{app: app, state: state, opts: clean.Options{
+			Elevate:       opts.elevate,
+			QuarantineDir: opts.quarantineDir,
+		}},
 		AllowlistFile: app.defaultAllowlistFile(),
 		Color:         app.useColor(),
 		Context:       ctx,
+		ExitAfter:     opts.exitAfter,
 	})
 	popts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if !app.useColor() {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	if opts.exitAfter != "" {
+		popts = append(popts, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(120, 40))
 	}
 	if _, err := tea.NewProgram(m, popts...).Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("terminal UI: %w", err)

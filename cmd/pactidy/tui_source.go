@@ -20,6 +20,8 @@ type tuiSource struct {
 	app     *App
 	mode    scan.OptionalMode
 	unowned unownedOptions
+	// state keeps what the removal engine needs of the last scan.
+	state *scanState
 }
 
 var _ tui.Source = (*tuiSource)(nil)
@@ -43,6 +45,9 @@ func (s *tuiSource) Scan(ctx context.Context, emit func(tui.Event)) error {
 		return err
 	}
 	g := scan.NewGraph(db, scan.Options{HoldPkg: cfg.HoldPkg, Keep: allow.KeepsPackage, Optional: s.mode})
+	if s.state != nil {
+		s.state.set(func(st *scanState) { st.cfg, st.graph, st.unowned, st.cachePlan = cfg, g, nil, nil })
+	}
 	var dbErrs []report.Error
 	for _, e := range db.Errors {
 		dbErrs = append(dbErrs, report.Error{Path: e.Path, Error: e.Err.Error()})

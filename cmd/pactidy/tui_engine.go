@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sync"
+
+	"github.com/pactidy/pactidy/cache"
+	"github.com/pactidy/pactidy/internal/clean"
+	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/report"
+	"github.com/pactidy/pactidy/scan"
+	"github.com/pactidy/pactidy/tui"
+)
+
+// scanState is what the last scan found, as the removal engine needs it:
+// the graph the orphans came from, the unowned entries with their
+// identities and the cache plan with its files'.
+type scanState struct {
+	mu        sync.Mutex
+	cfg       *conf.Config
+	graph     *scan.Graph
+	unowned   []scan.UnownedEntry
+	cachePlan *cache.Plan
+}
+
+func (s *scanState) set(f func(s *scanState)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
+func (s *scanState) get() (cfg *conf.Config, g *scan.Graph, unowned []scan.UnownedEntry, cp *cache.Plan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg, s.graph, s.unowned, s.cachePlan
+}
+
+// tuiEngine carries out what the user confirmed in the UI through the
+// removal engine (internal/clean), on the findings of the last scan.
+type tuiEngine struct {
+	app   *App
+	state *scanState
+	opts  clean.Options
+}
+
+var _ tui.Engine = (*tuiEngine)(nil)
+
+// enginePlan is the engine's side of a tui.Plan.
+type enginePlan struct {
+	cfg      *conf.Config
+	packages *clean.RemovePackages
+	entries  *clean.QuarantineEntries
+	cache    *clean.PruneCache
+	pacman   *clean.Pacman
+}
+
+func (e *tuiEngine) confirmed() clean.Options {
+	o := e.opts
+	o.Confirmed = true
+	return o
+}
+
+func (e *tuiEngine) Plan(ctx context.Context, sel tui.Selection) (*tui.Plan, error) {
+	cfg, g, unowned, cp := e.state.get()
+	if cfg == nil {
+		return nil, errors.New("the scan has not finished yet")
+	}
+	ep := &enginePlan{cfg: cfg}
+	p := &tui.Plan{Handle: ep}
+	if len(sel.Packages) > 0 {
+		if g == nil {
+			return nil, errors.New("the package sections have not finished yet")
+		}
+		a, err := clean.PlanPackages(g, sel.Packages)
+		if err != nil {
+			return nil, err
+		}
+		ep.packages = a
+		for _, pk := range a.Packages {
+			p.Packages = append(p.Packages, pk.Name)
+			if len(pk.OptionalFor) > 0 {
+				p.Notes = append(p.Notes, fmt.Sprintf("%s is an optional dependency of %s", pk.Name, joinNames(pk.OptionalFor)))
+			}
+		}
+		p.PackageBytes = a.Bytes()
+		cmd, err := clean.PacmanCommand(cfg, a, e.confirmed())
+		if err != nil {
+			return nil, err
+		}
+		p.Command = cmd.Args
+	}
+	if len(sel.Unowned) > 0 {
+		var names []string
+		for _, u := range sel.Unowned {
+			names = append(names, u.Path)
+		}
+		a, dropped := clean.PlanEntries(cfg.RootDir, unowned, names)
+		for _, d := range dropped {
+			p.Notes = append(p.Notes, d.Error()+"; left out")
+		}
+		if a != nil && len(a.Entries) > 0 {
+			ep.entries = a
+			for _, q := range a.Entries {
+				p.Entries = append(p.Entries, report.Unowned{Path: q.Path, Type: q.Type, Size: q.Size, Entries: q.Entries})
+			}
+			p.EntryBytes = a.Bytes()
+		}
+	}
+	if len(sel.Cache) > 0 {
+		if cp == nil {
+			return nil, errors.New("the cache section has not finished yet")
+		}
+		want := map[string]bool{}
+		for _, c := range sel.Cache {
+			want[c.Path] = true
+		}
+		// The same plan, with only the chosen files to remove.
+		sub := *cp
+		sub.Files = append([]cache.File(nil), cp.Files...)
+		sub.Removals, sub.ReclaimBytes = 0, 0
+		for i := range sub.Files {
+			f := &sub.Files[i]
+			f.Remove = f.Remove && want[f.Path]
+			if f.Remove {
+				sub.Removals++
+				sub.ReclaimBytes += f.Size
+				p.CacheFiles = append(p.CacheFiles, report.CacheCandidate{Path: f.Path, Name: f.Name, Version: f.Version, Arch: f.Arch, Size: f.Size, Reason: f.Reason})
+			}
+		}
+		p.CacheBytes = sub.ReclaimBytes
+		ep.cache = clean.PlanCache(&sub, "")
+	}
+	return p, nil
+}
+
+func (e *tuiEngine) PackageCommand(p *tui.Plan) (*exec.Cmd, error) {
+	ep := p.Handle.(*enginePlan)
+	if ep.packages == nil || len(ep.packages.Packages) == 0 {
+		return nil, nil
+	}
+	pm, err := clean.PreparePackages(ep.cfg, ep.packages, e.confirmed())
+	if err != nil {
+		return nil, err
+	}
+	ep.pacman = pm
+	return pm.Cmd, nil
+}
+
+func (e *tuiEngine) AfterPackages(ctx context.Context, p *tui.Plan, runErr error) (*tui.Result, error) {
+	ep := p.Handle.(*enginePlan)
+	if ep.pacman == nil {
+		return nil, runErr
+	}
+	pr, err := ep.pacman.Finish(runErr)
+	res := &tui.Result{}
+	if pr != nil {
+		for _, it := range pr.Removed {
+			res.Removed = append(res.Removed, it.Name)
+		}
+		res.Freed = pr.Freed
+		for _, k := range pr.Kept {
+			res.Failures = append(res.Failures, tui.Failure{What: k, Why: "still installed"})
+		}
+	}
+	return res, err
+}
+
+func (e *tuiEngine) Apply(ctx context.Context, p *tui.Plan, progress func(done, total int, bytes int64)) (*tui.Result, error) {
+	ep := p.Handle.(*enginePlan)
+	plan := &clean.Plan{Config: ep.cfg}
+	if ep.entries != nil {
+		plan.Actions = append(plan.Actions, ep.entries)
+	}
+	if ep.cache != nil {
+		plan.Actions = append(plan.Actions, ep.cache)
+	}
+	if len(plan.Actions) == 0 {
+		return &tui.Result{}, nil
+	}
+	opts := e.confirmed()
+	// What was kept forever in this session counts.
+	if allow, err := e.app.allowlist(); err == nil {
+		opts.Allow = allow
+	} else {
+		return nil, err
+	}
+	res, err := clean.Run(ctx, plan, opts, func(ev clean.Event) {
+		progress(ev.Progress.Finished(), ev.Progress.Items, ev.Progress.BytesDone)
+	})
+	out := &tui.Result{}
+	if res == nil {
+		return out, err
+	}
+	out.Freed = res.Bytes
+	for _, ar := range res.Actions {
+		switch ar.Action.(type) {
+		case *clean.QuarantineEntries:
+			out.Quarantined += len(ar.Done)
+		case *clean.PruneCache:
+			out.Pruned += len(ar.Done)
+		}
+		if ar.Quarantine != nil && ar.Quarantine.ID != "" && len(ar.Done) > 0 {
+			out.QuarantineID = ar.Quarantine.ID
+		}
+		for _, f := range append(ar.Failed, ar.Skipped...) {
+			out.Failures = append(out.Failures, tui.Failure{What: f.Name, Why: f.Err.Error()})
+		}
+	}
+	return out, err
+}
+
+func joinNames(xs []string) string {
+	out := ""
+	for i, x := range xs {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
