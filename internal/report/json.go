@@ -26,6 +26,7 @@ type jsonReport struct {
 	Pacfiles       *[]Pacfile     `json:"pacfiles,omitempty"`
 	Unowned        *[]Unowned     `json:"unowned,omitempty"`
 	Cache          *Cache         `json:"cache,omitempty"`
+	Userdata       *[]UserData    `json:"userdata,omitempty"`
 	Errors         []Error        `json:"errors"`
 }
 
@@ -66,6 +67,9 @@ func (jsonPrinter) Print(w io.Writer, rep *Report) error {
 	}
 	if rep.Has(SectionUnowned) {
 		out.Unowned = ptr(nonNil(rep.Unowned))
+	}
+	if rep.Has(SectionUserdata) {
+		out.Userdata = ptr(nonNil(rep.Userdata))
 	}
 	if rep.Has(SectionCache) {
 		c := Cache{}

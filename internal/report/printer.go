@@ -29,7 +29,7 @@ func NewPrometheus() Printer { return &prometheusPrinter{} }
 // problems (every application one uses is one), and errors are not
 // findings either.
 func (r *Report) Findings() int {
-	n := len(r.Orphans) + len(r.Foreign) + len(r.MissingFiles) + len(r.Pacfiles) + r.UnownedShown()
+	n := len(r.Orphans) + len(r.Foreign) + len(r.MissingFiles) + len(r.Pacfiles) + r.UnownedShown() + r.UserdataShown()
 	if r.Cache != nil {
 		n += len(r.Cache.Candidates)
 	}

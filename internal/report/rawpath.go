@@ -31,6 +31,9 @@ func (r *Report) FillPathBytes() {
 	for i := range r.Errors {
 		r.Errors[i].PathBytes = RawPath(r.Errors[i].Path)
 	}
+	for i := range r.Userdata {
+		r.Userdata[i].PathBytes = RawPath(r.Userdata[i].Path)
+	}
 	if r.Cache != nil {
 		r.Cache.FillPathBytes()
 	}

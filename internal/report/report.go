@@ -17,6 +17,9 @@ const (
 	SectionPacfiles = "pacfiles"
 	SectionUnowned  = "unowned"
 	SectionCache    = "cache"
+	// SectionUserdata is never part of the default report: it looks into
+	// homes, and it is a heuristic.
+	SectionUserdata = "userdata"
 )
 
 // AllSections in report order.
@@ -41,6 +44,7 @@ type Report struct {
 	Pacfiles     []Pacfile     `json:"pacfiles"`
 	Unowned      []Unowned     `json:"unowned"`
 	Cache        *Cache        `json:"cache"`
+	Userdata     []UserData    `json:"userdata"`
 	Errors       []Error       `json:"errors"`
 	// ForeignUnknown is set when no sync database could be read, so foreign
 	// packages cannot be told apart.
@@ -202,4 +206,39 @@ type Error struct {
 	// PathBytes is the raw path, base64, only when Path is not valid UTF-8
 	// (as in Unowned).
 	PathBytes string `json:"path_bytes,omitempty"`
+}
+
+// UserData is a top-level entry of a home's ~/.config, ~/.cache,
+// ~/.local/share, ~/.local/state or a dot-directory in the home.
+type UserData struct {
+	User string `json:"user"`
+	Path string `json:"path"`
+	// Kind is cache, config, data, state or home.
+	Kind    string    `json:"kind"`
+	Type    string    `json:"type"` // dir, file, symlink, other
+	Size    int64     `json:"size"`
+	Entries int       `json:"entries"`
+	MTime   time.Time `json:"mtime"`
+	// SafeToDrop is set for cache entries (programs recreate them); config
+	// and data entries need a look before they go.
+	SafeToDrop bool `json:"safe_to_drop"`
+	// MatchedBy is the evidence that an installed program uses the entry;
+	// matched entries are only listed with --show-hidden.
+	MatchedBy string `json:"matched_by,omitempty"`
+	// Checked are the names looked for among what is installed, for an
+	// entry with no installed owner found.
+	Checked    []string `json:"checked,omitempty"`
+	Incomplete bool     `json:"incomplete,omitempty"`
+	PathBytes  string   `json:"path_bytes,omitempty"`
+}
+
+// UserdataShown counts the user data entries with no installed owner.
+func (r *Report) UserdataShown() int {
+	n := 0
+	for _, u := range r.Userdata {
+		if u.MatchedBy == "" {
+			n++
+		}
+	}
+	return n
 }

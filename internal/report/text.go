@@ -18,7 +18,7 @@ func (p *textPrinter) Print(w io.Writer, rep *Report) error {
 	s := p.styles
 	tw := &errWriter{w: w}
 	tw.printf("%s %s, %d packages installed\n", s.Header("pactidy report for"), QuotePath(rep.Root), rep.Installed)
-	for _, sec := range AllSections {
+	for _, sec := range append(AllSections, SectionUserdata) {
 		if !rep.Has(sec) {
 			continue
 		}
@@ -41,6 +41,8 @@ func (p *textPrinter) Print(w io.Writer, rep *Report) error {
 			if tw.err == nil {
 				tw.err = writeCacheText(w, s, rep.Cache)
 			}
+		case SectionUserdata:
+			p.userdata(tw, rep.Userdata)
 		}
 	}
 	if n := len(rep.Errors); n > 0 {
@@ -223,4 +225,33 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
+}
+
+func (p *textPrinter) userdata(w *errWriter, items []UserData) {
+	s := p.styles
+	var total int64
+	shown := 0
+	for _, u := range items {
+		if u.MatchedBy == "" {
+			total += u.Size
+			shown++
+		}
+	}
+	p.headerHint(w, "User data with no installed owner found", shown, ", "+HumanBytes(total),
+		"a guess from names: caches are safe to drop, look at the rest first")
+	t := newTable()
+	for _, u := range items {
+		note := s.Warn("needs a look")
+		if u.SafeToDrop {
+			note = "safe to drop"
+		}
+		if u.MatchedBy != "" {
+			note = s.Dim("kept: " + QuotePath(u.MatchedBy))
+		}
+		if u.Incomplete {
+			note += "; " + s.Warn("partly unreadable")
+		}
+		t.row(cell{QuotePath(u.Path), s.Name}, cell{HumanBytes(u.Size), s.Size}, cell{u.Kind, nil}, cell{note, nil})
+	}
+	t.write(w)
 }
