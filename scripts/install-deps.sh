@@ -45,7 +45,8 @@ trap 'rc=$?; if [ $rc -eq 0 ]; then check_go; fi; exit $rc' EXIT
 
 if command -v apt-get >/dev/null 2>&1; then
 	pkgs=(libalpm-dev libarchive-dev pacman-package-manager makepkg libarchive-tools zstd fakeroot
-		tmux fd-find findutils pkg-config gcc make git time)
+		tmux fd-find findutils pkg-config gcc make git time
+		systemd prometheus)
 	missing=()
 	for p in "${pkgs[@]}"; do
 		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -61,7 +62,8 @@ if command -v apt-get >/dev/null 2>&1; then
 	$SUDO apt-get update -qq
 	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 elif command -v pacman >/dev/null 2>&1 && [ -f /etc/arch-release ]; then
-	pkgs=(pacman pacman-contrib libarchive zstd fakeroot tmux fd findutils pkgconf gcc make git go time)
+	pkgs=(pacman pacman-contrib libarchive zstd fakeroot tmux fd findutils pkgconf gcc make git go time
+		systemd prometheus)
 	missing=()
 	for p in "${pkgs[@]}"; do
 		pacman -Qq "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"os/exec"
 	"reflect"
 	"regexp"
 	"strings"
@@ -95,6 +96,7 @@ func TestPrometheus(t *testing.T) {
 		"pactidy_orphans": "2", "pactidy_orphans_cycle": "1", "pactidy_orphans_bytes": "2058",
 		"pactidy_unneeded": "1", "pactidy_foreign": "0", "pactidy_missing_files": "2", "pactidy_pacfiles": "2",
 		"pactidy_errors": "1", "pactidy_last_run_timestamp_seconds": "1767319445",
+		"pactidy_last_success_timestamp_seconds": "1767319445",
 	}
 	if !reflect.DeepEqual(values, want) {
 		t.Errorf("gauges %v\nwant %v", values, want)
@@ -202,5 +204,62 @@ func TestUnownedIncompleteText(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "/opt/secret/") || !strings.Contains(b.String(), "not fully readable") {
 		t.Errorf("incomplete directory not marked:\n%s", b.String())
+	}
+}
+
+// The gauges with their labels, checked by Prometheus's own promtool
+// (Debian's prometheus package ships it; scripts/install-deps.sh installs
+// it): format, HELP and TYPE lines, naming conventions.
+func TestPrometheusLabelsAndPromtool(t *testing.T) {
+	rep := sampleReport()
+	rep.Sections = AllSections
+	rep.Unowned = []Unowned{{Path: "/opt/x", Size: 5}}
+	rep.Cache = &Cache{ReclaimBytes: 7}
+	rep.Elapsed = map[string]time.Duration{SectionOrphans: 150 * time.Millisecond, SectionUnowned: 2500 * time.Millisecond, "database": time.Second}
+	rep.NewCounts = map[string]int{SectionOrphans: 1, SectionUnowned: 0, SectionCache: 3}
+	var b bytes.Buffer
+	if err := NewPrometheus().Print(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"# TYPE pactidy_scan_duration_seconds gauge\n" +
+			"pactidy_scan_duration_seconds{section=\"orphans\"} 0.15\n" +
+			"pactidy_scan_duration_seconds{section=\"unowned\"} 2.5\n",
+		"# TYPE pactidy_new gauge\n" +
+			"pactidy_new{section=\"orphans\"} 1\n" +
+			"pactidy_new{section=\"unowned\"} 0\n" +
+			"pactidy_new{section=\"cache\"} 3\n",
+		"pactidy_last_success_timestamp_seconds 1767319445\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks\n%s\nin:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `section="database"`) {
+		t.Error("a duration of something that is not a report section")
+	}
+	// Without a state compared there is no pactidy_new at all.
+	rep.NewCounts = nil
+	var nb bytes.Buffer
+	NewPrometheus().Print(&nb, rep)
+	if strings.Contains(nb.String(), "pactidy_new") {
+		t.Error("pactidy_new without a state")
+	}
+
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool not installed (run scripts/install-deps.sh): %v", err)
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(out)
+	if msg, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(msg)) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s\non:\n%s", err, msg, out)
+	}
+	// promtool does find mistakes: a gauge without HELP, a bad line.
+	cmd = exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader("# TYPE x_total counter\nx_total{a=\"b} 1\n")
+	if msg, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("promtool accepted a broken file: %s", msg)
 	}
 }

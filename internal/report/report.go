@@ -54,6 +54,14 @@ type Report struct {
 	// Optional is how optional dependencies were counted: "keep" (they
 	// keep packages, like pacman -Qdt) or "ignore" (like -Qdtt).
 	Optional string `json:"optional,omitempty"`
+
+	// Elapsed is how long each computed section took, by section name,
+	// for the Prometheus gauges (not part of the JSON).
+	Elapsed map[string]time.Duration `json:"-"`
+	// NewCounts is, by section, how many findings a comparison with the
+	// state file found new (nil when no state was compared); see
+	// internal/state. Not part of the JSON: each finding says "new".
+	NewCounts map[string]int `json:"-"`
 }
 
 // Has reports whether section was computed.

@@ -7,6 +7,7 @@
 //	Optional = ignore
 //	NoRule = pycache
 //	UnownedExclude = /srv/data
+//	PrometheusFile = /var/lib/prometheus/node-exporter/pactidy.prom
 //	[cache]
 //	Keep = 2
 //	KeepUninstalled = 0
@@ -69,6 +70,9 @@ type Settings struct {
 	// UnownedExcludes are system paths or globs the unowned scan skips,
 	// besides the built-in exclusions (report --unowned-exclude).
 	UnownedExcludes []string
+	// PrometheusFile is where `report --metrics` (the report timer) also
+	// writes the Prometheus gauges; "" writes none.
+	PrometheusFile string
 
 	// [cache]
 	// Keep is the number of versions kept of installed packages.
@@ -209,6 +213,23 @@ var keys = []*key{
 		},
 		reset: func(s *Settings) { s.UnownedExcludes = nil },
 		show:  func(s *Settings) []string { return s.UnownedExcludes }},
+	{section: "report", name: "PrometheusFile",
+		set: func(s *Settings, v string) error {
+			if !filepath.IsAbs(v) || strings.HasSuffix(v, "/") {
+				return fmt.Errorf("%q: want the absolute path of a file", v)
+			}
+			if !strings.HasSuffix(v, ".prom") {
+				return fmt.Errorf("%q: node_exporter's textfile collector reads only files ending in .prom", v)
+			}
+			s.PrometheusFile = filepath.Clean(v)
+			return nil
+		},
+		show: func(s *Settings) []string {
+			if s.PrometheusFile == "" {
+				return []string{"(none)"}
+			}
+			return []string{s.PrometheusFile}
+		}},
 	{section: "cache", name: "Keep",
 		set: func(s *Settings, v string) error {
 			n, err := count(v)

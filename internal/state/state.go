@@ -34,6 +34,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pactidy/pactidy/internal/atomicfile"
 	"github.com/pactidy/pactidy/internal/fsafe"
 	"github.com/pactidy/pactidy/internal/report"
 )
@@ -266,56 +267,7 @@ func (st Store) Update(fn func(*State) error) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(dir, filepath.Base(st.Path), data)
-}
-
-// writeAtomic replaces name in dir with data: a new file of a unique name,
-// written and fsynced, renamed over name, then the directory fsynced. A
-// reader sees the old file or the new one, never a part.
-func writeAtomic(dir *fsafe.Dir, name string, data []byte) error {
-	var tmp string
-	var fd int
-	for i := 0; ; i++ {
-		tmp = "." + name + ".tmp-" + strconv.Itoa(os.Getpid()) + "-" + strconv.Itoa(i)
-		var err error
-		fd, err = openat(dir.Fd(), tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
-		if err == unix.EEXIST && i < 100 {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
-		}
-		break
-	}
-	f := os.NewFile(uintptr(fd), dir.Join(tmp))
-	fail := func(err error) error {
-		f.Close()
-		unix.Unlinkat(dir.Fd(), tmp, 0)
-		return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
-	}
-	// The umask must not make the file unreadable to the users who run
-	// reports, nor writable to them.
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		unix.Unlinkat(dir.Fd(), tmp, 0)
-		return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
-	}
-	if err := retry(func() error { return unix.Renameat(dir.Fd(), tmp, dir.Fd(), name) }); err != nil {
-		unix.Unlinkat(dir.Fd(), tmp, 0)
-		return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
-	}
-	if err := dir.Sync(); err != nil {
-		return fmt.Errorf("write state file %s: %w", dir.Join(name), err)
-	}
-	return nil
+	return atomicfile.Write(dir, filepath.Base(st.Path), data, 0o644)
 }
 
 func openat(dirfd int, name string, flags int, mode uint32) (int, error) {
