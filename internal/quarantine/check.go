@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -109,7 +110,13 @@ func Stat(root, p string) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	rootfd, err := openAt(unix.AT_FDCWD, root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	// The root is configuration: a symlink to it is followed (as Begin
+	// does), nothing below it is.
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return Entry{}, fmt.Errorf("root: %w", err)
+	}
+	rootfd, err := openAt(unix.AT_FDCWD, real, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return Entry{}, fmt.Errorf("open root %s: %w", root, err)
 	}

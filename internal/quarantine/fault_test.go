@@ -187,7 +187,7 @@ func TestFaultInjection(t *testing.T) {
 	const (
 		trials    = 60
 		groups    = 25 // of 8 entries each: 200 entries a trial
-		timeLimit = 150 * time.Second
+		timeLimit = 120 * time.Second
 	)
 	// The root lives on a tmpfs: SIGKILL loses no page cache, so what is
 	// tested here is the journal's logic, and fsync on a disk would only

@@ -10,6 +10,11 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/testdb"
+	"github.com/pactidy/pactidy/internal/testroot"
+	"github.com/pactidy/pactidy/scan"
 )
 
 // newRoot is a scratch root with an owned-looking /opt/app to hold
@@ -136,7 +141,13 @@ func TestQuarantineAndRestore(t *testing.T) {
 }
 
 func TestSkipped(t *testing.T) {
-	root := newRoot(t)
+	r := testroot.New(t)
+	r.Install(t, testroot.Pkg{Name: "app", Version: "1.0-1", Files: map[string]string{
+		"usr/bin/owned": "owned", "opt/app/owned-dir/x": "x", "opt/app/bin/app": "app",
+	}})
+	_, db := testdb.Load(t, r.Config, conf.Overrides{})
+	ownedSet := scan.NewOwnedSet(db)
+	root := r.Dir
 	st, err := Open(DefaultDir(root))
 	if err != nil {
 		t.Fatal(err)
@@ -151,12 +162,11 @@ func TestSkipped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("/usr/bin/owned", "owned")
 	write("/opt/app/replaced", "one")
 	write("/opt/app/same-size", "abc")
 	write("/opt/app/to-symlink", "x")
 	write("/opt/app/grown", "x")
-	write("/opt/app/owned-dir/x", "x")
+	write("/opt/app/owned-dir/unowned", "x")
 	write("/opt/app/allowed-dir/keep.conf", "x")
 	write("/opt/app/gone", "x")
 	write("/opt/app/via/link/f", "x")
@@ -167,7 +177,7 @@ func TestSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths := []string{"/opt/app/replaced", "/opt/app/same-size", "/opt/app/to-symlink", "/opt/app/grown",
-		"/opt/app/owned-dir", "/opt/app/allowed-dir", "/opt/app/gone", "/opt/app/via/link/f"}
+		"/opt/app/owned-dir", "/opt/app/allowed-dir", "/opt/app/gone", "/opt/app/via/link/f", "/usr/bin/owned"}
 	ents := stats(t, root, paths)
 	ents = append(ents, Entry{Path: "/srv", Type: TypeDir}, Entry{Path: "/", Type: TypeDir}, Entry{Path: "/opt/app/../../etc", Type: TypeDir})
 
@@ -196,7 +206,7 @@ func TestSkipped(t *testing.T) {
 	}
 	run, err := st.Begin(Options{
 		Root:        root,
-		Owned:       func(p string) bool { return p == "/opt/app/owned-dir" || p == "/usr/bin/owned" },
+		Owned:       func(p string) bool { return ownedSet.Has(strings.Trim(p, "/")) },
 		Allowlisted: func(p string, _ bool) bool { return strings.HasSuffix(p, "/keep.conf") },
 	})
 	if err != nil {
@@ -206,7 +216,7 @@ func TestSkipped(t *testing.T) {
 		"/opt/app/replaced": ErrChanged, "/opt/app/same-size": ErrChanged, "/opt/app/to-symlink": ErrChanged,
 		"/opt/app/grown": ErrChanged, "/opt/app/owned-dir": ErrOwned, "/opt/app/allowed-dir": ErrAllowlisted,
 		"/opt/app/gone": ErrGone, "/opt/app/via/link/f": ErrChanged, "/srv": ErrProtected, "/": ErrProtected,
-		"/opt/app/../../etc": ErrProtected,
+		"/opt/app/../../etc": ErrProtected, "/usr/bin/owned": ErrOwned,
 	}
 	for _, m := range mnt {
 		want[m] = ErrMountPoint

@@ -231,6 +231,7 @@ func (s *Store) createRun(begin record) (*runFiles, error) {
 		}
 	}
 	if err := fsyncFd(s.fd); err != nil {
+		f.close()
 		return nil, fmt.Errorf("create run %s: %w", f.id, err)
 	}
 	return f, nil
