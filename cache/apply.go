@@ -240,6 +240,10 @@ func (ap *applier) openDest(plan *Plan) error {
 		}
 	}
 	ap.dest, ap.destPath = d, abs
+	// Temporary files of a move killed before it could clean up.
+	if _, err := fsafe.RemoveTemps(d); err != nil {
+		return fmt.Errorf("move destination %s: %w", abs, unwrapPath(err))
+	}
 	return nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pactidy/pactidy/internal/fsafe"
 )
 
@@ -163,29 +165,43 @@ func statEntry(dirfd int, dir string, idx int, name string) (Entry, error) {
 		if !strings.HasPrefix(name, downloadPrefix) {
 			return e, errSkip
 		}
-		e.Size, e.ModTime, err = dirUsage(dir+"/"+name, e.ModTime)
+		e.Size, e.ModTime, err = dirUsage(dirfd, name, di, e.ModTime)
 	}
 	return e, err
 }
 
-// dirUsage sums the regular files directly in dir and returns the newest
-// modification time of dir and its entries.
-func dirUsage(dir string, mtime time.Time) (int64, time.Time, error) {
-	ents, err := os.ReadDir(dir)
+// dirUsage sums the regular files directly in the directory name of
+// dirfd, which must be the directory want (opened by handle, never through
+// a symlink), and returns the newest modification time of it and its
+// entries.
+func dirUsage(dirfd int, name string, want devIno, mtime time.Time) (int64, time.Time, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, mtime, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, mtime, err
+	}
+	if st.Dev != want.dev || st.Ino != want.ino {
+		return 0, mtime, errors.New("replaced while it was read")
+	}
+	names, err := f.Readdirnames(-1)
 	if err != nil {
 		return 0, mtime, unwrapPath(err)
 	}
 	var size int64
-	for _, d := range ents {
-		fi, err := d.Info()
-		if err != nil {
+	for _, n := range names {
+		if err := unix.Fstatat(fd, n, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			continue
 		}
-		if fi.Mode().IsRegular() {
-			size += fi.Size()
+		if st.Mode&unix.S_IFMT == unix.S_IFREG {
+			size += st.Size
 		}
-		if fi.ModTime().After(mtime) {
-			mtime = fi.ModTime()
+		if t := time.Unix(st.Mtim.Sec, st.Mtim.Nsec); t.After(mtime) {
+			mtime = t
 		}
 	}
 	return size, mtime, nil

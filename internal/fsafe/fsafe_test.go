@@ -425,3 +425,49 @@ func asNobody(t *testing.T, test string, env ...string) string {
 	}
 	return string(out)
 }
+
+// What a killed process leaves: an entry in a stage and a temporary file.
+func TestUnstageAndRemoveTemps(t *testing.T) {
+	tmp := t.TempDir()
+	d := openDir(t, tmp)
+	write(t, filepath.Join(tmp, "taken"), "new", 0o644)
+	for _, n := range []string{"a", "taken"} {
+		stage := filepath.Join(tmp, StagePrefix+n)
+		os.Mkdir(stage, 0o700)
+		write(t, filepath.Join(stage, n), "staged "+n, 0o644)
+	}
+	// Not ours to touch: another user's directory of that name.
+	theirs := filepath.Join(tmp, StagePrefix+"theirs")
+	os.Mkdir(theirs, 0o700)
+	write(t, filepath.Join(theirs, "x"), "x", 0o644)
+	if os.Geteuid() == 0 {
+		fsafetest.Chown(t, theirs)
+	}
+	kept, err := Unstage(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(tmp, "a")); string(b) != "staged a" {
+		t.Errorf("a not put back: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(tmp, "taken")); string(b) != "new" {
+		t.Errorf("an entry was put back over another: %q", b)
+	}
+	if len(kept) != 1 || kept[0] != filepath.Join(tmp, StagePrefix+"taken", "taken") {
+		t.Errorf("kept %q", kept)
+	}
+	if exists(filepath.Join(tmp, StagePrefix+"a")) {
+		t.Error("the emptied stage stays")
+	}
+	if os.Geteuid() == 0 && !exists(filepath.Join(theirs, "x")) {
+		t.Error("another user's directory was emptied")
+	}
+
+	write(t, filepath.Join(tmp, TempPrefix+"1"), "partial copy", 0o600)
+	if _, err := RemoveTemps(d); err != nil {
+		t.Fatal(err)
+	}
+	if exists(filepath.Join(tmp, TempPrefix+"1")) {
+		t.Error("temporary file stays")
+	}
+}

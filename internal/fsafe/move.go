@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -419,4 +420,33 @@ func inGroup(gid uint32) bool {
 		}
 	}
 	return false
+}
+
+// RemoveTemps removes the temporary files (see TempPrefix) a killed Copy
+// left in d: regular files of that name owned by the caller. A file that
+// had already been given the source's owner is left alone and returned.
+// With O_TMPFILE, which most filesystems have, Copy never leaves one.
+func RemoveTemps(d *Dir) (kept []string, err error) {
+	names, err := d.ReadDir()
+	if err != nil {
+		return nil, err
+	}
+	euid := uint32(os.Geteuid())
+	for _, n := range names {
+		if !strings.HasPrefix(n, TempPrefix) {
+			continue
+		}
+		st, err := d.Lstat(n)
+		if err != nil || !st.IsRegular() {
+			continue
+		}
+		if st.Uid != euid {
+			kept = append(kept, d.Join(n))
+			continue
+		}
+		if err := RemoveFile(d, n, st.ID()); err != nil {
+			kept = append(kept, d.Join(n))
+		}
+	}
+	return kept, nil
 }
