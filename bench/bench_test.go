@@ -27,7 +27,7 @@ func tinySizes() []Size {
 
 // wantRows is the number of table rows per tiny size.
 var wantRows = map[string]map[string]int{
-	"tiny":   {"packages": 1, "unowned": 3, "cache": 2, "report": 1},
+	"tiny":   {"packages": 1, "unowned": 3, "cache": 2, "report": 1, "tui": 2},
 	"tinydb": {"packages": 1},
 }
 

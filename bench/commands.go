@@ -174,6 +174,16 @@ func commands(s Size, r *Root, growth []*Root, t Tools) ([]*Command, []Compariso
 		p := add(&Command{ID: "pactidy-report", Label: "pactidy report --json", Tool: "pactidy",
 			Argv: pactidy(r, "report", "--json"), Summarize: summarizeReport})
 		rows = append(rows, Comparison{Kind: "report", What: "report, all sections", Pactidy: p})
+		// The terminal UI without a terminal, quitting by itself once the
+		// first frame is drawn, or once every section is shown (compare
+		// with the report row above).
+		ff := add(&Command{ID: "pactidy-tui-first-frame", Label: "pactidy tui, first frame", Tool: "pactidy",
+			Argv: pactidy(r, "tui", "--exit-after", "first-frame")})
+		ls := add(&Command{ID: "pactidy-tui-last-section", Label: "pactidy tui, last section shown", Tool: "pactidy",
+			Argv: pactidy(r, "tui", "--exit-after", "last-section")})
+		rows = append(rows,
+			Comparison{Kind: "tui", What: "TUI: time to the first frame", Pactidy: ff},
+			Comparison{Kind: "tui", What: "TUI: time to the last section", Pactidy: ls})
 	}
 	return cmds, rows
 }
