@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pactidy/pactidy/internal/conf"
@@ -32,11 +33,52 @@ func fixture(t *testing.T) (*testroot.Root, *conf.Config) {
 	if os.Geteuid() != 0 {
 		t.Skip("removing packages with the real pacman needs root")
 	}
+	fixturePkgs.once.Do(buildFixturePkgs)
+	if fixturePkgs.err != nil {
+		t.Fatal(fixturePkgs.err)
+	}
 	r := testroot.New(t)
+	r.Pacman(t, append([]string{"--noconfirm", "-U", "--asdeps"}, fixturePkgs.deps...)...)
+	r.Pacman(t, append([]string{"--noconfirm", "-U"}, fixturePkgs.explicit...)...)
+	// A changed configuration file: -Rns deletes it, -Rs keeps a .pacsave.
+	if err := os.WriteFile(r.Path("etc/cfgorphan.conf"), []byte("setting=2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := conf.Load(r.Config, conf.Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, cfg
+}
+
+// fixturePkgs are the fixture's package files, built once for all tests
+// (building is most of the time of a fixture).
+var fixturePkgs struct {
+	once           sync.Once
+	dir            string
+	deps, explicit []string
+	err            error
+}
+
+func buildFixturePkgs() {
+	f := &fixturePkgs
+	if f.dir, f.err = os.MkdirTemp("", "clean-test-pkgs-"); f.err != nil {
+		return
+	}
 	file := func(name string, n int) map[string]string {
 		return map[string]string{"usr/share/" + name + "/data": strings.Repeat(name, n)}
 	}
-	r.InstallAsDeps(t,
+	build := func(out *[]string, pkgs ...testroot.Pkg) {
+		for _, p := range pkgs {
+			if f.err != nil {
+				return
+			}
+			var path string
+			path, f.err = testroot.BuildPackage(f.dir, p)
+			*out = append(*out, path)
+		}
+	}
+	build(&f.deps,
 		testroot.Pkg{Name: "lib1", Version: "1.0-1", Files: file("lib1", 100)},
 		testroot.Pkg{Name: "oa", Version: "1.0-1", Depends: []string{"ob"}, Files: file("oa", 200)},
 		testroot.Pkg{Name: "ob", Version: "2.0-1", Depends: []string{"oa"}, Files: file("ob", 300)},
@@ -49,19 +91,18 @@ func fixture(t *testing.T) (*testroot.Root, *conf.Config) {
 			Files: map[string]string{"etc/cfgorphan.conf": "setting=1\n", "usr/share/cfgorphan/data": "x"}},
 		testroot.Pkg{Name: "victim", Version: "1.0-1", Files: file("victim", 50)},
 	)
-	r.Install(t,
+	build(&f.explicit,
 		testroot.Pkg{Name: "app", Version: "1.0-1", Depends: []string{"lib1"}, Files: file("app", 10)},
 		testroot.Pkg{Name: "tool", Version: "1.0-1", Depends: []string{"tooldep"}, Files: file("tool", 20)},
 	)
-	// A changed configuration file: -Rns deletes it, -Rs keeps a .pacsave.
-	if err := os.WriteFile(r.Path("etc/cfgorphan.conf"), []byte("setting=2\n"), 0o644); err != nil {
-		t.Fatal(err)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixturePkgs.dir != "" {
+		os.RemoveAll(fixturePkgs.dir)
 	}
-	cfg, err := conf.Load(r.Config, conf.Overrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, cfg
+	os.Exit(code)
 }
 
 func graph(t *testing.T, r *testroot.Root) (*pkg.DB, *scan.Graph) {
