@@ -21,6 +21,7 @@ import (
 
 	"github.com/pactidy/pactidy/alpm"
 	"github.com/pactidy/pactidy/cache"
+	"github.com/pactidy/pactidy/internal/clean"
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/report"
@@ -154,15 +155,23 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 	// pactidy between taking pacman's lock and releasing it: writes then
 	// fail with EPIPE instead.
 	signal.Ignore(syscall.SIGPIPE)
-	// pacman may have started while the plan was made; holding its lock
-	// keeps it from starting while files go.
-	unlock, err := cache.Lock(cfg.DBPath)
-	if err != nil {
-		return fmt.Errorf("refusing to change the cache: %w", err)
+	// The engine holds pacman's lock while files go: pacman may have
+	// started while the plan was made.
+	cr, aerr := clean.Run(ctx, &clean.Plan{Config: cfg, Actions: []clean.Action{clean.PlanCache(plan, opts.Move)}}, clean.Options{}, nil)
+	var res *cache.Result
+	if len(cr.Actions) > 0 {
+		res = cr.Actions[0].Cache
 	}
-	res, aerr := cache.Apply(ctx, plan, cache.Action{MoveTo: opts.Move})
-	if err := unlock(); err != nil {
-		fmt.Fprintf(app.Stderr, "pactidy: release pacman's lock: %s\n", report.QuotePath(err.Error()))
+	var locked *clean.LockedError
+	var cacheLocked *cache.LockedError
+	if errors.As(aerr, &locked) || errors.As(aerr, &cacheLocked) {
+		return fmt.Errorf("refusing to change the cache: %w", aerr)
+	}
+	if res == nil {
+		if !errors.Is(aerr, context.Canceled) {
+			return aerr
+		}
+		res = &cache.Result{} // interrupted before the first file
 	}
 	out.result = res
 	denied := false

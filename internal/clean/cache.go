@@ -27,6 +27,7 @@ func (r *runner) cache(ctx context.Context, i int, a *PruneCache, ar *ActionResu
 			r.done(i, ar, f.Path, f.Size)
 		},
 	})
+	ar.Cache = res
 	if uerr := unlock(); uerr != nil && aerr == nil {
 		aerr = errors.Join(errors.New("release pacman's lock"), uerr)
 	}

@@ -209,6 +209,9 @@ type ActionResult struct {
 	Packages *PackagesResult
 	// Quarantine is set for a QuarantineEntries action that began.
 	Quarantine *QuarantineResult
+	// Cache is cache.Apply's own result, for a PruneCache action that
+	// began.
+	Cache *cache.Result
 	// Err is set when the action failed as a whole.
 	Err error
 }
