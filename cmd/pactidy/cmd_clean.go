@@ -132,6 +132,7 @@ func newCleanCmd(app *App) *cobra.Command {
 	f.StringVar(&opts.Cache.Move, "move", "", "move the files into `dir` instead of removing them")
 
 	cmd.AddCommand(orphans, unowned, cacheCmd)
+	cmd.AddCommand(newCleanUserdataCmd(app, opts))
 	return cmd
 }
 
