@@ -14,6 +14,17 @@
 // classic check-then-use race) cannot redirect a removal, a move or a copy
 // to another file.
 //
+// Use: open the configured top directory with OpenDir (after Resolve
+// when the configured path may be a symlink of root's) and compare its
+// identity with the plan (Dir.Verify); open directories below it with
+// Dir.OpenDir; remove with RemoveFile or RemoveTree (RemoveTreeIf for a
+// tree that was copied), move or copy a regular file with Move or Copy,
+// and check beforehand with CanRemove that originals can go. A process
+// killed in the middle of an operation may leave the entry in a stage
+// directory (StagePrefix) and, on filesystems without O_TMPFILE, a
+// temporary file (TempPrefix): call Unstage on a directory, and
+// RemoveTemps on a copy destination, before working in it.
+//
 // The package is Linux-only (it uses statx, renameat2, O_TMPFILE and
 // linkat AT_EMPTY_PATH) like pacman roots themselves.
 package fsafe
