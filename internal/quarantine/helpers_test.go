@@ -207,19 +207,25 @@ func makeEntries(t testing.TB, root, base string, k int) []string {
 // it when the test ends. Root only.
 func mountTmpfs(t testing.TB, size int64) string {
 	t.Helper()
+	dir := t.TempDir()
+	mountAt(t, dir, size)
+	return dir
+}
+
+// mountAt mounts a tmpfs at dir (which must exist) until the test ends.
+func mountAt(t testing.TB, dir string, size int64) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a tmpfs needs root")
 	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0755", size)); err != nil {
+		t.Fatalf("mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 	})
-	return dir
 }
 
 func stats(t testing.TB, root string, paths []string) []Entry {

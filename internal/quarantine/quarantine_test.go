@@ -461,3 +461,64 @@ func TestDeleteMode(t *testing.T) {
 		}
 	}
 }
+
+// An interrupt (a cancelled context) lets the current entry finish and
+// stops before the next one; the run is then marked stopped.
+func TestStop(t *testing.T) {
+	root := newRoot(t)
+	paths := makeEntries(t, root, "/opt/app", 5)
+	st, err := Open(DefaultDir(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	run, _ := st.Begin(Options{Root: root, Progress: func(Result) { cancel() }})
+	res, err := run.QuarantineAll(ctx, stats(t, root, paths))
+	if !errors.Is(err, context.Canceled) || len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("interrupted run: %v, %d results", err, len(res))
+	}
+	if err := run.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if exists(root+paths[0]) || !exists(root+paths[1]) {
+		t.Error("the first entry should be quarantined and the others in place")
+	}
+	if d, _ := st.Show(run.ID); d.State != StateStopped || d.Entries != 1 {
+		t.Errorf("show: %+v", d.RunInfo)
+	}
+}
+
+// Leftovers of a run being created or purged when the process died are
+// removed by Recover; one being created right now (locked) is not.
+func TestRecoverLeftovers(t *testing.T) {
+	root := newRoot(t)
+	st, err := Open(DefaultDir(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, d := range []string{".new-dead/data/x", ".purge-20260101T000000-abcd/data/0/y"} {
+		if err := os.MkdirAll(filepath.Join(st.Dir, d), 0o500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(st.Dir, ".new-dead/journal"), nil, 0o600)
+	os.MkdirAll(filepath.Join(st.Dir, ".new-live"), 0o700)
+	os.WriteFile(filepath.Join(st.Dir, ".new-live/journal"), nil, 0o600)
+	f, err := os.Open(filepath.Join(st.Dir, ".new-live/journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Recover(); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := os.ReadDir(st.Dir)
+	if len(names) != 1 || names[0].Name() != ".new-live" {
+		t.Fatalf("left in the store: %v", names)
+	}
+}
