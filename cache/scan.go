@@ -215,7 +215,8 @@ func dirUsage(dirfd int, name string, want devIno, mtime time.Time) (int64, time
 func openCacheDir(dir string) (*fsafe.Dir, error) {
 	real, err := fsafe.Resolve(dir)
 	if err != nil {
-		return nil, fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
+		// Not unwrapped: the symlink refused may be a parent of dir.
+		return nil, fmt.Errorf("cache directory %s: %w", dir, err)
 	}
 	d, err := fsafe.OpenDir(real)
 	if err != nil {

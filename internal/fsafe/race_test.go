@@ -154,51 +154,70 @@ func TestRaceRemoveFile(t *testing.T) {
 	noLeftovers(t, attacked)
 }
 
-// TestRaceMoveAcrossFilesystems: the planned file is swapped for a symlink
-// to a mode 0600 root file while it is moved to another filesystem; the
-// secret must never be copied.
-func TestRaceMoveAcrossFilesystems(t *testing.T) {
-	vdir, intact := victim(t)
-	attacked := fsafetest.Dir(t, true)
-	private := fsafetest.Dir(t, false)
-	dst := fsafetest.Tmpfs(t, "8m")
-	if err := os.Symlink(filepath.Join(vdir, "secret"), filepath.Join(attacked, "link")); err != nil {
-		t.Fatal(err)
-	}
-	fsafetest.Chown(t, filepath.Join(attacked, "link"))
-	d, dd := openDir(t, attacked), openDir(t, dst)
-	var id Identity
-	fresh := true
-	leaked := func() bool {
-		ents, err := os.ReadDir(dst)
-		if err != nil {
-			t.Fatal(err)
+// TestRaceMove: the planned file is swapped for a symlink to a mode 0600
+// root file while it is moved, to another filesystem (a copy) or on the
+// same one (a rename): neither the secret nor the symlink may reach the
+// destination.
+func TestRaceMove(t *testing.T) {
+	other := fsafetest.Tmpfs(t, "8m")
+	for _, cross := range []bool{true, false} {
+		name := "same filesystem"
+		if cross {
+			name = "across filesystems"
 		}
-		for _, e := range ents {
-			p := filepath.Join(dst, e.Name())
-			b, err := os.ReadFile(p)
-			if err != nil {
+		t.Run(name, func(t *testing.T) {
+			vdir, intact := victim(t)
+			attacked := fsafetest.Dir(t, true)
+			private := fsafetest.Dir(t, false)
+			dst := fsafetest.Dir(t, false)
+			if cross {
+				dst = filepath.Join(other, "dst")
+				os.Mkdir(dst, 0o755)
+				defer os.RemoveAll(dst)
+			}
+			if err := os.Symlink(filepath.Join(vdir, "secret"), filepath.Join(attacked, "link")); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(string(b), "root's") {
-				t.Errorf("root's secret copied to %s", p)
-				return true
+			fsafetest.Chown(t, filepath.Join(attacked, "link"))
+			d, dd := openDir(t, attacked), openDir(t, dst)
+			var id Identity
+			fresh := true
+			leaked := func() bool {
+				ents, err := os.ReadDir(dst)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range ents {
+					p := filepath.Join(dst, e.Name())
+					if !e.Type().IsRegular() {
+						t.Errorf("a %v reached the destination: %s", e.Type(), p)
+						return true
+					}
+					b, err := os.ReadFile(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if strings.Contains(string(b), "root's") {
+						t.Errorf("root's secret copied to %s", p)
+						return true
+					}
+					if string(b) != "nobody's package" {
+						t.Errorf("unexpected file %s: %q", p, b)
+					}
+					os.Remove(p)
+				}
+				return false
 			}
-			if string(b) != "nobody's package" {
-				t.Errorf("unexpected file %s: %q", p, b)
-			}
-			os.Remove(p)
-		}
-		return false
+			race(t, attacked, "pkg", "link", func() error {
+				if fresh {
+					id = place(t, private, attacked, "pkg", "link", func(p string) { write(t, p, "nobody's package", 0o644) })
+				}
+				err := Move(d, "pkg", id, dd, "pkg")
+				fresh = err == nil
+				return err
+			}, func() bool { return intact() && !leaked() })
+			noLeftovers(t, attacked)
+			noLeftovers(t, dst)
+		})
 	}
-	race(t, attacked, "pkg", "link", func() error {
-		if fresh {
-			id = place(t, private, attacked, "pkg", "link", func(p string) { write(t, p, "nobody's package", 0o644) })
-		}
-		err := Move(d, "pkg", id, dd, "pkg")
-		fresh = err == nil
-		return err
-	}, func() bool { return intact() && !leaked() })
-	noLeftovers(t, attacked)
-	noLeftovers(t, dst)
 }
