@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -297,17 +298,12 @@ func planCache(app *App, opts cacheOptions, checkLock bool) (*conf.Config, *cach
 	return cfg, plan, nil
 }
 
-// loadInstalled reads the local database without file lists; the backup
-// entries of the few packages whose .pacnew merge base is at stake are read
-// on demand by the planner.
+// loadInstalled reads which versions are installed: names, versions and
+// architectures are all the plan needs (the backup entries of the few
+// packages whose .pacnew merge base is at stake are read on demand by the
+// planner).
 func loadInstalled(cfg *conf.Config) (*pkg.DB, error) {
-	h, err := alpm.Open(cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer h.Close()
-	// Names and versions are all the plan needs; the report checks entries.
-	return h.LoadWith(alpm.LoadOptions{NoEntryCheck: true, NoSync: true})
+	return alpm.LoadVersions(cfg.DBPath)
 }
 
 func helperOf(dir string) string {
@@ -379,103 +375,148 @@ func (o *cacheOutput) finish() error {
 		}
 		doc.Result = &cacheResultJS{Files: len(o.result.Done), Bytes: o.result.Bytes, Failed: len(o.result.Failed), MovedTo: o.opts.Move, MovedToBytes: report.RawPath(o.opts.Move)}
 	}
-	b, err := doc.marshal()
-	if err != nil {
-		return err
-	}
 	// Indented for a person at a terminal; compact for programs, which is
-	// several times faster to write for a big cache.
+	// several times faster to write for a big cache, and streamed.
 	if o.app.IsTerminal() {
+		b, err := doc.marshal()
+		if err != nil {
+			return err
+		}
 		var ind bytes.Buffer
 		if err := json.Indent(&ind, b, "", "  "); err != nil {
 			return err
 		}
-		b = ind.Bytes()
+		_, err = o.app.Stdout.Write(append(ind.Bytes(), '\n'))
+		return err
 	}
-	_, err = o.app.Stdout.Write(append(b, '\n'))
-	return err
+	w := bufio.NewWriterSize(o.app.Stdout, 64<<10)
+	if err := doc.writeTo(w); err != nil {
+		return err
+	}
+	if err := w.WriteByte('\n'); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
-// marshal writes the document as encoding/json would (the test compares
-// them), but the file lists by hand: reflection over tens of thousands of
-// files is most of the time of printing a big plan.
+// marshal is writeTo into memory.
 func (d *cacheJSON) marshal() ([]byte, error) {
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	if err := d.writeTo(w); err != nil {
+		return nil, err
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeTo writes the document as encoding/json would (the test compares
+// them), but the file lists by hand and one file at a time: reflection
+// over tens of thousands of files, or building the whole document in
+// memory, is most of the time of printing a big plan.
+func (d *cacheJSON) writeTo(w *bufio.Writer) error {
 	c := d.Cache
-	small := func(b []byte, key string, v any) ([]byte, error) {
+	var b []byte
+	small := func(key string, v any) error {
 		j, err := json.Marshal(v)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		b = append(b, key...)
-		return append(b, j...), nil
+		b = append(b, j...)
+		return nil
 	}
-	b := make([]byte, 0, 256+180*(len(c.Candidates)+len(c.Kept)))
+	flush := func() error {
+		_, err := w.Write(b)
+		b = b[:0]
+		return err
+	}
 	b = append(b, `{"schema_version":`...)
 	b = strconv.AppendInt(b, int64(d.SchemaVersion), 10)
 	b = append(b, `,"generated_at":`...)
 	b = appendJSONString(b, d.GeneratedAt)
 	b = append(b, `,"action":`...)
 	b = appendJSONString(b, d.Action)
-	b, err := small(b, `,"cache":{"dirs":`, c.Dirs)
-	if err != nil {
-		return nil, err
+	if err := small(`,"cache":{"dirs":`, c.Dirs); err != nil {
+		return err
 	}
 	if c.DirsBytes != nil {
-		if b, err = small(b, `,"dirs_bytes":`, c.DirsBytes); err != nil {
-			return nil, err
+		if err := small(`,"dirs_bytes":`, c.DirsBytes); err != nil {
+			return err
 		}
 	}
-	b = appendCandidates(append(b, `,"candidates":`...), c.Candidates)
+	b = append(b, `,"candidates":`...)
+	if err := writeCandidates(w, &b, c.Candidates); err != nil {
+		return err
+	}
 	b = append(b, `,"reclaim_bytes":`...)
 	b = strconv.AppendInt(b, c.ReclaimBytes, 10)
-	b = appendCandidates(append(b, `,"kept":`...), c.Kept)
-	if b, err = small(b, `,"build_caches":`, c.BuildCaches); err != nil {
-		return nil, err
+	b = append(b, `,"kept":`...)
+	if err := writeCandidates(w, &b, c.Kept); err != nil {
+		return err
+	}
+	if err := small(`,"build_caches":`, c.BuildCaches); err != nil {
+		return err
 	}
 	b = append(b, `,"build_cache_bytes":`...)
 	b = strconv.AppendInt(b, c.BuildCacheBytes, 10)
 	b = append(b, '}')
 	if d.Result != nil {
-		if b, err = small(b, `,"result":`, d.Result); err != nil {
-			return nil, err
+		if err := small(`,"result":`, d.Result); err != nil {
+			return err
 		}
 	}
-	if b, err = small(b, `,"errors":`, d.Errors); err != nil {
-		return nil, err
+	if err := small(`,"errors":`, d.Errors); err != nil {
+		return err
 	}
-	return append(b, '}'), nil
+	b = append(b, '}')
+	return flush()
 }
 
-func appendCandidates(b []byte, list []report.CacheCandidate) []byte {
+// writeCandidates writes what *b holds, then list, one entry at a time
+// through *b.
+func writeCandidates(w *bufio.Writer, b *[]byte, list []report.CacheCandidate) error {
 	if list == nil {
-		return append(b, "null"...)
+		*b = append(*b, "null"...)
+		return nil
 	}
-	b = append(b, '[')
-	for i, c := range list {
+	*b = append(*b, '[')
+	for i := range list {
 		if i > 0 {
-			b = append(b, ',')
+			*b = append(*b, ',')
 		}
-		b = append(b, `{"path":`...)
-		b = appendJSONString(b, c.Path)
-		b = append(b, `,"name":`...)
-		b = appendJSONString(b, c.Name)
-		b = append(b, `,"version":`...)
-		b = appendJSONString(b, c.Version)
-		b = append(b, `,"arch":`...)
-		b = appendJSONString(b, c.Arch)
-		b = append(b, `,"size":`...)
-		b = strconv.AppendInt(b, c.Size, 10)
-		b = append(b, `,"reason":`...)
-		b = appendJSONString(b, c.Reason)
-		b = append(b, `,"kind":`...)
-		b = appendJSONString(b, c.Kind)
-		if c.PathBytes != "" {
-			b = append(b, `,"path_bytes":`...)
-			b = appendJSONString(b, c.PathBytes)
+		*b = appendCandidate(*b, &list[i])
+		if _, err := w.Write(*b); err != nil {
+			return err
 		}
-		b = append(b, '}')
+		*b = (*b)[:0]
 	}
-	return append(b, ']')
+	*b = append(*b, ']')
+	return nil
+}
+
+func appendCandidate(b []byte, c *report.CacheCandidate) []byte {
+	b = append(b, `{"path":`...)
+	b = appendJSONString(b, c.Path)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, c.Name)
+	b = append(b, `,"version":`...)
+	b = appendJSONString(b, c.Version)
+	b = append(b, `,"arch":`...)
+	b = appendJSONString(b, c.Arch)
+	b = append(b, `,"size":`...)
+	b = strconv.AppendInt(b, c.Size, 10)
+	b = append(b, `,"reason":`...)
+	b = appendJSONString(b, c.Reason)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, c.Kind)
+	if c.PathBytes != "" {
+		b = append(b, `,"path_bytes":`...)
+		b = appendJSONString(b, c.PathBytes)
+	}
+	return append(b, '}')
 }
 
 // appendJSONString quotes s as encoding/json does: invalid UTF-8 becomes

@@ -457,3 +457,49 @@ func TestDefaultBuildCacheDirs(t *testing.T) {
 		t.Errorf("sudo: %s, want %s", got, want)
 	}
 }
+
+// The report's cache section alone reads the installed versions only: not
+// the sync databases, which the plan does not need (an unreadable one is
+// no error there), and it plans as the cache command does.
+func TestReportOnlyCacheReadsNoSyncDB(t *testing.T) {
+	r := cacheRoot(t)
+	testroot.Build(t, r.CacheDir, testroot.Pkg{Name: "foo", Version: "0.1-1"})
+	f, err := os.OpenFile(r.Config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("\n[neverfetched]\nServer = file:///nonexistent\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	base := []string{"--config", r.Config, "--root", r.Dir, "--dbpath", r.DBPath}
+
+	out, stderr, code := runCacheArgs(t, append(base, "report", "--only", "cache", "--json")...)
+	if code != exitOK {
+		t.Fatalf("report --only cache: exit %d\n%s", code, stderr)
+	}
+	var rep struct {
+		Cache  report.Cache   `json:"cache"`
+		Errors []report.Error `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if len(rep.Errors) != 0 {
+		t.Errorf("errors: %+v", rep.Errors)
+	}
+	cout, stderr, code := runCacheArgs(t, append(base, "cache", "--json")...)
+	if code != exitOK {
+		t.Fatalf("cache --json: exit %d\n%s", code, stderr)
+	}
+	want := strings.Join(baseNames(decodeCache(t, cout).Cache.Candidates), " ")
+	if got := strings.Join(baseNames(rep.Cache.Candidates), " "); got != want || got == "" {
+		t.Errorf("report --only cache candidates %q, cache --json %q", got, want)
+	}
+
+	// The sync database is missing indeed: a section that needs it says so.
+	out, _, _ = runCacheArgs(t, append(base, "report", "--only", "foreign", "--json")...)
+	if !strings.Contains(out, "neverfetched.db") {
+		t.Errorf("report --only foreign does not name the missing sync database:\n%s", out)
+	}
+}

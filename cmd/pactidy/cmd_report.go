@@ -154,7 +154,13 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 	// File lists are most of the local database; read them only when a
 	// section looks at files.
 	files := len(opts.why) == 0 && (rep.Has(report.SectionMissing) || rep.Has(report.SectionPacfiles) || rep.Has(report.SectionUnowned))
-	db, err := loadPackages(cfg, files)
+	var db *pkg.DB
+	if len(opts.why) == 0 && len(sections) == 1 && sections[0] == report.SectionCache {
+		// The cache plan needs the installed versions only.
+		db, err = loadInstalled(cfg)
+	} else {
+		db, err = loadPackages(cfg, files)
+	}
 	if err != nil {
 		return err
 	}
