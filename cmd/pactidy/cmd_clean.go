@@ -12,8 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/clean"
 	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/quarantine"
 	"github.com/pactidy/pactidy/internal/quote"
 	"github.com/pactidy/pactidy/internal/report"
 	"github.com/pactidy/pactidy/scan"
@@ -221,7 +224,71 @@ func runCleanUnowned(ctx context.Context, app *App, opts *cleanOptions, paths []
 	if opts.Unowned.ShowHidden {
 		return usagef("--show-hidden: clean never takes what a rule hides")
 	}
-	return errors.New("clean unowned: not available yet")
+	for _, p := range paths {
+		if !strings.HasPrefix(p, "/") {
+			return usagef("%s: name unowned entries by their absolute path, as the report lists them", quote.Quote(p))
+		}
+	}
+	if opts.NoQuarantine && opts.QuarantineDir != "" {
+		return usagef("--no-quarantine and --quarantine-dir exclude each other")
+	}
+	cfg, err := app.config()
+	if err != nil {
+		return err
+	}
+	db, err := loadPackages(cfg, true)
+	if err != nil {
+		return err
+	}
+	for _, e := range db.Errors {
+		// A damaged entry hides what a package owns: nothing is safe.
+		return fmt.Errorf("the package database is damaged, nothing is moved: %s: %s", quote.Quote(e.Path), quote.Quote(e.Err.Error()))
+	}
+	allow, err := app.allowlist()
+	if err != nil {
+		return err
+	}
+	found, err := unownedFindings(ctx, app, cfg, db, allow, &opts.Unowned)
+	if err != nil {
+		return err
+	}
+	a, dropped := clean.PlanEntries(cfg.RootDir, found, paths)
+	var unknown []string
+	for _, d := range dropped {
+		if errors.Is(d.Err, clean.ErrNotFound) {
+			unknown = append(unknown, quote.Quote(d.Name))
+			continue
+		}
+		fmt.Fprintf(app.Stderr, "pactidy: %s: %s; left out\n", quote.Quote(d.Name), quote.Quote(d.Err.Error()))
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("%s: %v; nothing was moved", strings.Join(unknown, ", "), clean.ErrNotFound)
+	}
+	a.Permanent = opts.NoQuarantine
+	dir := opts.QuarantineDir
+	if dir == "" && !opts.NoQuarantine {
+		dir = quarantine.DefaultDir(cfg.RootDir)
+	}
+	c := &cleaner{app: app, opts: opts, cfg: cfg, section: "unowned", quarantineDir: dir}
+	c.engine = clean.Options{QuarantineDir: opts.QuarantineDir, Allow: allow}
+	return c.run(ctx, a)
+}
+
+// unownedFindings are the unowned entries the report would list, with the
+// same options (what a rule hides is never among them).
+func unownedFindings(ctx context.Context, app *App, cfg *conf.Config, db *pkg.DB, allow *allowlist.List, o *unownedOptions) ([]scan.UnownedEntry, error) {
+	rep := &report.Report{}
+	if err := collectUnowned(ctx, app, cfg, db, allow, o, rep); err != nil {
+		return nil, err
+	}
+	for _, e := range rep.Errors {
+		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", quote.Quote(e.Path), quote.Quote(e.Error))
+	}
+	out := make([]scan.UnownedEntry, 0, len(rep.Unowned))
+	for _, u := range rep.Unowned {
+		out = append(out, scan.UnownedEntry{Path: u.Path, Type: u.Type, Size: u.Size, Entries: u.Entries, HiddenBy: u.HiddenBy, Incomplete: u.Incomplete})
+	}
+	return out, nil
 }
 
 func runCleanCache(ctx context.Context, app *App, opts *cleanOptions) error {
@@ -247,8 +314,13 @@ type cleaner struct {
 	engine  clean.Options
 	// cachePlan is the cache plan in the report's shape (clean cache).
 	cachePlan *report.Cache
+	// quarantineDir is where unowned entries go ("" with --no-quarantine).
+	quarantineDir string
 	// out collects the JSON document.
 	out cleanJSON
+	// done is the word for an item done ("" prints nothing: pacman
+	// speaks for itself).
+	done string
 }
 
 func (c *cleaner) run(ctx context.Context, a clean.Action) error {
@@ -290,6 +362,18 @@ func (c *cleaner) run(ctx context.Context, a clean.Action) error {
 		}
 	}
 	c.engine.Confirmed = true
+	switch a := a.(type) {
+	case *clean.QuarantineEntries:
+		c.done = "quarantined"
+		if a.Permanent {
+			c.done = "deleted"
+		}
+	case *clean.PruneCache:
+		c.done = "removed"
+		if a.MoveTo != "" {
+			c.done = "moved"
+		}
+	}
 	plan := &clean.Plan{Config: c.cfg, Actions: []clean.Action{a}}
 	res, err := clean.Run(ctx, plan, c.engine, c.event)
 	c.out.Action = "clean"
@@ -324,8 +408,8 @@ func (c *cleaner) event(e clean.Event) {
 	case clean.Command:
 		fmt.Fprintf(app.Stderr, ":: running %s\n", shellJoin(e.Argv))
 	case clean.ItemDone:
-		if c.section != "orphans" {
-			fmt.Fprintf(app.Stdout, "removed %s (%s)\n", quote.Quote(e.Item), report.HumanBytes(e.Bytes))
+		if c.done != "" {
+			fmt.Fprintf(app.Stdout, "%s %s (%s)\n", c.done, quote.Quote(e.Item), report.HumanBytes(e.Bytes))
 		}
 	case clean.ItemFailed:
 		fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", quote.Quote(e.Item), quote.Quote(e.Err.Error()))
@@ -409,15 +493,35 @@ func (c *cleaner) printPlan(a clean.Action) {
 			fmt.Fprintf(app.Stderr, "pactidy: %s\n", quote.Quote(err.Error()))
 		}
 	case *clean.QuarantineEntries:
-		fmt.Fprintf(w, "%s\n", st.Header(fmt.Sprintf("%d %s, %s:", len(a.Entries), plural(len(a.Entries), "entry", "entries"), report.HumanBytes(a.Bytes()))))
+		if len(a.Entries) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "%s\n", st.Header(fmt.Sprintf("%d unowned %s, %s:", len(a.Entries), plural(len(a.Entries), "entry", "entries"), report.HumanBytes(a.Bytes()))))
 		for _, e := range a.Entries {
-			fmt.Fprintf(w, "  %s  %s  %s\n", quote.Quote(e.Path), e.Type, st.Size(report.HumanBytes(e.Size)))
+			n := ""
+			if e.Type == "dir" {
+				n = fmt.Sprintf(", %d %s", e.Entries, plural(e.Entries, "entry", "entries"))
+			}
+			fmt.Fprintf(w, "  %s  %s%s  %s\n", quote.Quote(e.Path), e.Type, n, st.Size(report.HumanBytes(e.Size)))
+		}
+		if a.Permanent {
+			fmt.Fprintf(w, "%s\n", st.Warn("--no-quarantine: these are deleted for good, with no way back."))
+		} else {
+			fmt.Fprintf(w, "Into the quarantine %s (pactidy quarantine restore puts them back).\n", quote.Quote(c.quarantineDir))
 		}
 	case *clean.PruneCache:
 		if err := report.WriteCacheText(w, st, c.cachePlan); err != nil {
 			fmt.Fprintf(app.Stderr, "pactidy: %s\n", quote.Quote(err.Error()))
 		}
 	}
+}
+
+// quarantineFlag is the --quarantine-dir a restore needs to find dir.
+func quarantineFlag(dir string) string {
+	if dir == quarantine.DefaultDir("/") {
+		return ""
+	}
+	return " --quarantine-dir " + shellQuote(dir)
 }
 
 func withConfirmed(o clean.Options) clean.Options {
@@ -445,6 +549,13 @@ func (c *cleaner) printSummary(a clean.Action, res *clean.Result) {
 		if qa, ok := a.(*clean.QuarantineEntries); ok && !qa.Permanent {
 			verb = "quarantined"
 		}
+		if qr := ar.Quarantine; qr != nil {
+			for _, rec := range qr.Recovered {
+				if rec.Err == nil {
+					fmt.Fprintf(c.app.Stderr, "pactidy: earlier run %s was interrupted: %s %s\n", rec.ID, rec.How, quote.Quote(rec.Path))
+				}
+			}
+		}
 		fmt.Fprintf(w, "%d of %d %s, %s", len(ar.Done), ar.Action.Items(), verb, report.HumanBytes(ar.Bytes))
 		if len(ar.Skipped) > 0 {
 			fmt.Fprintf(w, "; %d skipped", len(ar.Skipped))
@@ -453,6 +564,9 @@ func (c *cleaner) printSummary(a clean.Action, res *clean.Result) {
 			fmt.Fprintf(w, "; %d failed", len(ar.Failed))
 		}
 		fmt.Fprintln(w)
+		if qr := ar.Quarantine; qr != nil && len(ar.Done) > 0 && !a.(*clean.QuarantineEntries).Permanent {
+			fmt.Fprintf(w, "Undo with: pactidy quarantine restore %s%s\n", qr.ID, quarantineFlag(qr.Dir))
+		}
 	}
 }
 
@@ -531,6 +645,14 @@ type cleanResultJSON struct {
 	Bytes   int64            `json:"bytes"`
 	Items   []cleanItemJSON  `json:"items"`
 	Pacman  *cleanPacmanJSON `json:"pacman,omitempty"`
+	// Quarantine is the store and run unowned entries went into.
+	Quarantine *cleanQuarantineJSON `json:"quarantine,omitempty"`
+}
+
+type cleanQuarantineJSON struct {
+	Dir      string `json:"dir"`
+	ID       string `json:"id"`
+	DirBytes string `json:"dir_bytes,omitempty"`
 }
 
 type cleanItemJSON struct {
@@ -581,6 +703,9 @@ func resultJSON(res *clean.Result) *cleanResultJSON {
 		}
 		for _, s := range ar.Skipped {
 			out.Items = append(out.Items, cleanItemJSON{Name: s.Name, Status: "skipped", Error: s.Err.Error(), PathBytes: rawPath(s.Name)})
+		}
+		if qr := ar.Quarantine; qr != nil {
+			out.Quarantine = &cleanQuarantineJSON{Dir: qr.Dir, ID: qr.ID, DirBytes: rawPath(qr.Dir)}
 		}
 		if pr := ar.Packages; pr != nil {
 			pj := &cleanPacmanJSON{Argv: pr.Argv, ExitStatus: pr.ExitStatus, Freed: pr.Freed, Removed: []string{}, Kept: []string{}, Unexpected: []string{}}

@@ -226,3 +226,82 @@ func TestCleanCache(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+func TestCleanUnowned(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("building a root with pacman needs root here")
+	}
+	r := testroot.New(t)
+	r.Install(t, testroot.Pkg{Name: "app", Version: "1-1", Files: map[string]string{"opt/app/bin": "x"}})
+	for p, c := range map[string]string{"opt/app/junk": "junk", "opt/old/a": "aa", "opt/old/b/c": "ccc", "opt/other": "o"} {
+		if err := os.MkdirAll(filepath.Dir(r.Path(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(r.Path(p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := []string{"--config", r.Config, "clean", "unowned"}
+	exists := func(p string) bool { _, err := os.Lstat(r.Path(p)); return err == nil }
+
+	// Without names the plan is every finding; a dry run moves nothing.
+	out, errs, code := cleanRun(t, "", false, append(base, "--dry-run")...)
+	if code != 0 || !strings.Contains(out, "/opt/app/junk  file") || !strings.Contains(out, "/opt/old/  dir, 3 entries") ||
+		!strings.Contains(out, "/opt/other  file") || !strings.Contains(out, "Into the quarantine "+filepath.Join(r.Dir, "var/lib/pactidy/quarantine")) {
+		t.Errorf("--dry-run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !exists("opt/app/junk") || !exists("opt/old/b/c") {
+		t.Fatal("--dry-run moved something")
+	}
+	// A path that is not a finding: nothing moves.
+	_, errs, code = cleanRun(t, "", false, append(base, "--yes", "/opt/app/junk", "/opt/app/bin")...)
+	if code != exitFailure || !strings.Contains(errs, "/opt/app/bin: not an unowned entry") || !exists("opt/app/junk") {
+		t.Errorf("an owned path named: exit %d\n%s", code, errs)
+	}
+	// No terminal, no --yes.
+	if _, _, code = cleanRun(t, "", false, append(base, "/opt/app/junk")...); code != exitUsage || !exists("opt/app/junk") {
+		t.Errorf("without a terminal: exit %d", code)
+	}
+
+	out, errs, code = cleanRun(t, "", false, append(base, "--yes", "--json", "/opt/app/junk", "/opt/old")...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	var doc struct {
+		Action string `json:"action"`
+		Plan   struct {
+			Items   int `json:"items"`
+			Entries []struct {
+				Path string `json:"path"`
+			} `json:"entries"`
+		} `json:"plan"`
+		Result struct {
+			Done       int   `json:"done"`
+			Bytes      int64 `json:"bytes"`
+			Quarantine struct {
+				Dir string `json:"dir"`
+				ID  string `json:"id"`
+			} `json:"quarantine"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if doc.Action != "clean" || doc.Plan.Items != 2 || doc.Result.Done != 2 || doc.Result.Bytes != 4+2+3 || doc.Result.Quarantine.ID == "" {
+		t.Errorf("document %+v", doc)
+	}
+	if exists("opt/app/junk") || exists("opt/old") || !exists("opt/other") || !exists("opt/app/bin") {
+		t.Errorf("after clean: junk %v, old %v, other %v, bin %v", exists("opt/app/junk"), exists("opt/old"), exists("opt/other"), exists("opt/app/bin"))
+	}
+	// The quarantine command finds the run and puts it back.
+	out, errs, code = cleanRun(t, "", false, "--config", r.Config, "quarantine", "restore", doc.Result.Quarantine.ID)
+	if code != 0 || !exists("opt/app/junk") || !exists("opt/old/b/c") {
+		t.Errorf("restore: exit %d\n%s\n%s", code, out, errs)
+	}
+
+	// --no-quarantine deletes, and says so in the plan.
+	out, errs, code = cleanRun(t, "", false, append(base, "--yes", "--no-quarantine", "/opt/other")...)
+	if code != 0 || exists("opt/other") || !strings.Contains(out, "deleted for good") {
+		t.Errorf("--no-quarantine: exit %d\n%s\n%s", code, out, errs)
+	}
+}
