@@ -30,6 +30,9 @@ var DefaultExcludes = []string{
 	// pactidy's own quarantine (internal/quarantine.SystemDir); callers
 	// add a --quarantine-dir elsewhere themselves.
 	"/var/lib/pactidy/quarantine",
+	// pactidy's state file (internal/state.DefaultPath); callers add a
+	// --state file elsewhere themselves.
+	"/var/lib/pactidy/state.json",
 }
 
 // UnownedOptions configure Unowned.

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -25,6 +29,7 @@ type reportOptions struct {
 	optional   string
 	why        []string
 	unowned    unownedOptions
+	watch      watchOptions
 }
 
 const reportHelp = `Report what can be cleaned up. Nothing is changed and no root privileges
@@ -83,6 +88,7 @@ func newReportCmd(app *App) *cobra.Command {
 	f.StringVar(&opts.optional, "optional", "keep", "optional dependencies of kept packages: keep or ignore")
 	f.StringArrayVar(&opts.why, "why", nil, "explain why `package` is installed (repeatable), instead of the report")
 	addUnownedFlags(f, &opts.unowned)
+	addWatchFlags(f, &opts.watch)
 	return cmd
 }
 
@@ -105,6 +111,9 @@ func (o *reportOptions) check() ([]string, scan.OptionalMode, error) {
 		return nil, 0, usagef("--quiet only applies to text output; JSON and Prometheus output is always written")
 	case len(o.why) > 0 && o.prometheus:
 		return nil, 0, usagef("--why prints text or JSON, not Prometheus gauges")
+	}
+	if err := o.watch.check(o); err != nil {
+		return nil, 0, err
 	}
 	if o.only == nil {
 		return report.AllSections, mode, nil
@@ -184,7 +193,17 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 			rep.Errors = append(rep.Errors, report.Error{Path: e.Path, Error: e.Err.Error()})
 		}
 	}
+	rep.Elapsed = map[string]time.Duration{}
+	if f := opts.watch.state.file; f != "" {
+		// pactidy's own state is not an unowned file.
+		if abs, err := filepath.Abs(f); err == nil {
+			if sp, ok := systemPath(cfg.RootDir, abs); ok {
+				opts.unowned.Excludes = append(opts.unowned.Excludes, sp)
+			}
+		}
+	}
 	for _, sec := range sections {
+		start := time.Now()
 		switch sec {
 		case report.SectionOrphans:
 			for _, o := range g.Orphans() {
@@ -231,16 +250,18 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 				return err
 			}
 		}
+		rep.Elapsed[sec] = time.Since(start)
 	}
 
 	rep.Errors = uniqueErrors(rep.Errors)
 	for i := range rep.Errors {
 		rep.Errors[i].PathBytes = rawPath(rep.Errors[i].Path)
 	}
+	watched := app.watchReport(&opts.watch, cfg.RootDir, rep)
 	findings := rep.Findings()
 	if opts.quiet && findings == 0 {
 		quietClean = true
-		return nil
+		return watched.err
 	}
 	var p report.Printer
 	switch {
@@ -251,12 +272,24 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 	default:
 		p = report.NewText(report.NewStyles(app.useColor()))
 	}
-	if err := p.Print(app.Stdout, rep); err != nil {
+	out := io.Writer(app.Stdout)
+	var buf bytes.Buffer
+	if opts.watch.output != "" {
+		out = &buf
+	}
+	if err := p.Print(out, rep); err != nil {
 		return fmt.Errorf("write report: %w", err)
+	}
+	if err := writeOutput(&opts.watch, &buf); err != nil {
+		return err
 	}
 	for _, e := range rep.Errors {
 		// A file name may hold newlines or terminal escapes.
 		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", report.QuotePath(e.Path), report.QuotePath(e.Error))
+	}
+	watched.printNotes(app)
+	if watched.err != nil {
+		return watched.err
 	}
 	if opts.exitCode && findings > 0 {
 		return errFindings
