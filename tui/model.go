@@ -79,6 +79,8 @@ type Model struct {
 
 	info     Info
 	pathInfo map[string]pathInfo
+	// root is the root the findings are about, from the first section.
+	root string
 
 	// scanGen tells the messages of an old scan from the current one.
 	scanGen  int

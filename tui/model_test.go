@@ -127,6 +127,8 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyDown}
 	case "backspace":
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
 	}
 	r := []rune(k)[0]
 	if r >= 'A' && r <= 'Z' {
@@ -508,4 +510,50 @@ func TestHostileNames(t *testing.T) {
 			t.Errorf("%s: the quoted name is not shown:\n%s", sectionTitles[tab], ansi.Strip(out))
 		}
 	}
+}
+
+// TestCursorVisible: whatever the moves, the highlighted row is on the
+// screen.
+func TestCursorVisible(t *testing.T) {
+	m := newTestModel(t, 80, 24)
+	rep := &report.Report{}
+	for i := range 300 {
+		rep.Unowned = append(rep.Unowned, report.Unowned{Path: fmt.Sprintf("/srv/f%03d", i), Type: "file", Size: int64(1000 - i)})
+	}
+	deliver(m, rep, report.SectionUnowned)
+	m.active = secUnowned
+	s := m.sections[secUnowned]
+	check := func(step string) {
+		t.Helper()
+		it := s.current()
+		if it == nil {
+			t.Fatalf("%s: no current item", step)
+		}
+		list, _, _ := strings.Cut(screen(m), "────")
+		if !strings.Contains(list, it.key) {
+			t.Errorf("%s: %s is not on the screen:\n%s", step, it.key, screen(m))
+		}
+	}
+	press(t, m, "G")
+	check("G")
+	press(t, m, "/", "2", "9", "enter")
+	check("filter 29")
+	press(t, m, "/", "esc")
+	check("filter cleared")
+	press(t, m, "g")
+	check("g")
+	for range 40 {
+		press(t, m, "j")
+	}
+	check("40 j")
+	press(t, m, "pgdown", "pgdown")
+	check("pgdown")
+	for range 7 {
+		press(t, m, "k")
+	}
+	check("7 k")
+	press(t, m, "s")
+	check("sort by name")
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 15})
+	check("resize")
 }

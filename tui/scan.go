@@ -114,6 +114,9 @@ func (m *Model) handleScan(msg scanMsg) tea.Cmd {
 		m.addError("", fmt.Errorf("%s: %w", sectionTitles[id], ev.Err))
 	case ev.Done:
 		if ev.Report != nil {
+			if ev.Report.Root != "" {
+				m.root = ev.Report.Root
+			}
 			s.setItems(itemsOf(id, ev.Report))
 			// Two sections walking the same directory meet its error twice.
 			for _, e := range ev.Report.Errors {

@@ -81,6 +81,9 @@ func helpBinding(k, desc string) key.Binding {
 func (m *Model) titleView() string {
 	st := m.c.styles
 	t := st.Title.Render("pactidy")
+	if m.root != "" && m.root != "/" {
+		t += " " + st.Dim.Render("on "+quote.Quote(m.root))
+	}
 	if m.scanning {
 		var running []string
 		for _, s := range m.sections {
