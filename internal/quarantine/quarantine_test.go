@@ -3,6 +3,7 @@ package quarantine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -520,5 +521,88 @@ func TestRecoverLeftovers(t *testing.T) {
 	names, _ := os.ReadDir(st.Dir)
 	if len(names) != 1 || names[0].Name() != ".new-live" {
 		t.Fatalf("left in the store: %v", names)
+	}
+}
+
+// TestSwapRace swaps an entry's name with a symlink to an owned file
+// (renameat2 RENAME_EXCHANGE, in a loop) while the entry is quarantined:
+// the owned file is never moved, copied or removed, and the entry is never
+// lost (in place under one of the two names, or in the quarantine).
+func TestSwapRace(t *testing.T) {
+	for _, other := range []bool{false, true} {
+		t.Run(fmt.Sprintf("other file system %v", other), func(t *testing.T) {
+			root := newRoot(t)
+			owned := root + "/usr/bin/owned"
+			os.WriteFile(owned, []byte("owned by a package"), 0o755)
+			var ownedSt unix.Stat_t
+			unix.Lstat(owned, &ownedSt)
+			storeDir := DefaultDir(root)
+			if other {
+				storeDir = filepath.Join(mountTmpfs(t, 64<<20), "q")
+			}
+			st, err := Open(storeDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			run, err := st.Begin(Options{Root: root})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer run.Close()
+			const tries, limit = 400, 10 * time.Second
+			start := time.Now()
+			outcomes := map[string]int{}
+			n := 0
+			for ; n < tries && time.Since(start) < limit; n++ {
+				e, d := fmt.Sprintf("/opt/app/e%d", n), fmt.Sprintf("/opt/app/d%d", n)
+				os.WriteFile(root+e, []byte("unowned entry"), 0o644)
+				os.Symlink("/usr/bin/owned", root+d)
+				ent := stats(t, root, []string{e})[0]
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+							unix.Renameat2(unix.AT_FDCWD, root+e, unix.AT_FDCWD, root+d, unix.RENAME_EXCHANGE)
+						}
+					}
+				}()
+				res := run.Quarantine(ent)
+				close(stop)
+				<-done
+				var got unix.Stat_t
+				if err := unix.Lstat(owned, &got); err != nil || got.Ino != ownedSt.Ino || got.Size != ownedSt.Size {
+					t.Fatalf("try %d: the owned file changed: %v", n, err)
+				}
+				// Where is the entry's inode now?
+				places := 0
+				for _, p := range []string{e, d} {
+					var s unix.Stat_t
+					if unix.Lstat(root+p, &s) == nil && s.Ino == ent.Ino {
+						places++
+					}
+				}
+				if res.N >= 0 {
+					var s unix.Stat_t
+					if unix.Lstat(filepath.Join(storeDir, run.ID, "data", fmt.Sprint(res.N)), &s) == nil && (other || s.Ino == ent.Ino) && s.Mode&unix.S_IFMT == unix.S_IFREG {
+						places++
+					}
+				}
+				switch {
+				case res.Err == nil && places == 1:
+					outcomes["quarantined"]++
+				case errors.Is(res.Err, ErrChanged) && places == 1:
+					outcomes["skipped"]++
+				default:
+					t.Fatalf("try %d: result %v, the entry is in %d places", n, res.Err, places)
+				}
+			}
+			t.Logf("%d tries in %v: %v", n, time.Since(start).Round(time.Millisecond), outcomes)
+		})
 	}
 }

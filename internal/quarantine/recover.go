@@ -267,6 +267,12 @@ func (rc *recoverer) entry(e *entryState) (string, error) {
 		if err == nil {
 			err = removeOriginal(pdir, name, stat{dev: e.Dev}, blk.Objects)
 			pdir.Close()
+			if errors.Is(err, fsafe.ErrChanged) && !errors.Is(err, fsafe.ErrPartlyRemoved) {
+				// Another object has the name now: the original was
+				// removed before the crash (or moved away by someone
+				// else); the verified copy stays, the newcomer too.
+				err = nil
+			}
 			if err != nil && !errors.Is(err, unix.ENOENT) {
 				return "", fmt.Errorf("remove the rest of the original: %w", err)
 			}

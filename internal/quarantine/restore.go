@@ -164,7 +164,7 @@ func (rs *restorer) one(e *entryState, blk *block, force bool) (displaced string
 			return displaced, err
 		}
 	}
-	return displaced, rs.copy(e, blk, pfd, name, data)
+	return displaced, rs.copy(e, blk, pfd, name, data, dst)
 }
 
 func (rs *restorer) rename(e *entryState, pfd int, name, data string, dst stat) error {
@@ -192,7 +192,7 @@ func (rs *restorer) rename(e *entryState, pfd int, name, data string, dst stat) 
 	return rs.journal(record{T: recRestored, N: e.N})
 }
 
-func (rs *restorer) copy(e *entryState, blk *block, pfd int, name, data string) error {
+func (rs *restorer) copy(e *entryState, blk *block, pfd int, name, data string, src stat) error {
 	tmp := fmt.Sprintf(".pactidy-restore-%s-%d", rs.id, e.N)
 	if err := rs.journal(record{T: recRestore, N: e.N, Op: MethodCopy, Tmp: tmp}); err != nil {
 		return err
@@ -210,7 +210,7 @@ func (rs *restorer) copy(e *entryState, blk *block, pfd int, name, data string) 
 	if err := checkWritable(pfd); err != nil {
 		return fail(err)
 	}
-	if _, err := copyTreeFault(rs.f.data, data, pfd, tmp, e.Path); err != nil {
+	if _, err := copyTreeFault(rs.f.data, data, src, pfd, tmp, e.Path); err != nil {
 		return fail(fmt.Errorf("copy back: %w", err))
 	}
 	if err := fsyncFd(pfd); err != nil {

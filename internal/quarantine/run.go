@@ -429,7 +429,7 @@ func (r *Run) copy(pdir *fsafe.Dir, name string, n int, p string, st stat) ([]Ob
 	if err := fsafe.CanRemove(pdir, name); err != nil {
 		return nil, fmt.Errorf("cannot remove %s afterwards: %w", quote(p), err)
 	}
-	objs, err := copyTreeFault(pfd, name, r.f.data, dst, p)
+	objs, err := copyTreeFault(pfd, name, st, r.f.data, dst, p)
 	if err == nil {
 		if err = fsyncFd(r.f.data); err == nil {
 			err = verifyTree(r.f.data, dst, objs)
@@ -440,7 +440,7 @@ func (r *Run) copy(pdir *fsafe.Dir, name string, n int, p string, st stat) ([]Ob
 		if errors.Is(rerr, unix.ENOENT) {
 			rerr = nil
 		}
-		if errors.Is(err, errMoved) || errors.Is(err, unix.ENOENT) {
+		if errors.Is(err, errMoved) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
 			err = skip(p, ErrChanged, "changed while being copied: %v", err)
 		} else {
 			err = fmt.Errorf("copy %s into the quarantine: %w", quote(p), err)
@@ -456,6 +456,17 @@ func (r *Run) copy(pdir *fsafe.Dir, name string, n int, p string, st stat) ([]Ob
 	}
 	fault("manifest")
 	if err := removeOriginal(pdir, name, st, objs); err != nil {
+		if !errors.Is(err, fsafe.ErrPartlyRemoved) {
+			// Nothing was removed (the name was swapped after the copy,
+			// say): drop the copy, the original stays the only one.
+			if rerr := removeAll(r.f.data, dst); rerr != nil {
+				return objs, fmt.Errorf("%w: the original %s could not be removed (%v), nor the copy (%v)", errInQuarantine, quote(p), err, rerr)
+			}
+			if errors.Is(err, fsafe.ErrChanged) {
+				return nil, skip(p, ErrChanged, "replaced while it was being copied; the copy was dropped")
+			}
+			return nil, fmt.Errorf("remove %s after copying it (the copy was dropped): %w", quote(p), err)
+		}
 		return objs, fmt.Errorf("%w: the original %s could not be removed entirely: %v", errInQuarantine, quote(p), err)
 	}
 	fault("removed")
@@ -468,7 +479,7 @@ func (r *Run) delete(pdir *fsafe.Dir, name string, n int, p string, st stat) ([]
 		return nil, fmt.Errorf("cannot remove %s: %w", quote(p), err)
 	}
 	objs, err := describeTree(pdir.Fd(), name, p)
-	if errors.Is(err, errMoved) || errors.Is(err, unix.ENOENT) {
+	if errors.Is(err, errMoved) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
 		return nil, skip(p, ErrChanged, "changed while being read: %v", err)
 	}
 	if err != nil {
@@ -482,6 +493,12 @@ func (r *Run) delete(pdir *fsafe.Dir, name string, n int, p string, st stat) ([]
 	}
 	fault("manifest")
 	if err := removeOriginal(pdir, name, st, objs); err != nil {
+		if !errors.Is(err, fsafe.ErrPartlyRemoved) {
+			if errors.Is(err, fsafe.ErrChanged) {
+				return nil, skip(p, ErrChanged, "replaced just before it was removed")
+			}
+			return nil, fmt.Errorf("remove %s: %w", quote(p), err)
+		}
 		return objs, fmt.Errorf("%w: %s could not be removed entirely: %v", errInQuarantine, quote(p), err)
 	}
 	return objs, nil
@@ -503,7 +520,9 @@ func removeOriginal(pdir *fsafe.Dir, name string, st stat, objs []Object) error 
 	return pdir.Sync()
 }
 
-func copyTreeFault(srcDir int, srcName string, dstDir int, dstName, p string) ([]Object, error) {
+// copyTreeFault copies srcName, which must be the object want (type,
+// device, inode), to dstName; see copier.
+func copyTreeFault(srcDir int, srcName string, want stat, dstDir int, dstName, p string) ([]Object, error) {
 	c := &copier{entryPath: p, top: -1, links: map[[2]uint64]string{}}
 	if faultHook != nil {
 		c.fault = func() { fault("copying") }
@@ -512,6 +531,9 @@ func copyTreeFault(srcDir int, srcName string, dstDir int, dstName, p string) ([
 	st, err := statAt(srcDir, srcName)
 	if err != nil {
 		return nil, err
+	}
+	if st.dev != want.dev || st.ino != want.ino || st.typ != want.typ {
+		return nil, errMoved
 	}
 	if err := c.copy(srcDir, srcName, dstDir, dstName, "", st); err != nil {
 		return nil, err
