@@ -208,7 +208,11 @@ func (r *runner) quarantine(ctx context.Context, i int, a *QuarantineEntries, ar
 			r.done(i, ar, e.Path, res.Bytes)
 		}
 	}
-	if err := run.Close(); err != nil && stopped == nil {
+	end := run.Close
+	if stopped != nil {
+		end = run.Stop // the run's state says it was stopped early
+	}
+	if err := end(); err != nil && stopped == nil {
 		return fmt.Errorf("close quarantine run %s: %w", run.ID, err)
 	}
 	return stopped
