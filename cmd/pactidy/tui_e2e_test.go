@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,10 @@ func TestTUIHelperProcess(t *testing.T) {
 	cmd.SetArgs(args)
 	os.Exit(exitCode(app, cmd.ExecuteContext(context.Background())))
 }
+
+// colourSGR matches SGR parameters that set a foreground or background
+// colour.
+var colourSGR = regexp.MustCompile(`\x1b\[(?:[0-9;]*;)?(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])(?:[;m])`)
 
 // tmux drives a program in a detached tmux session of its own server.
 type tmux struct {
@@ -119,6 +124,12 @@ func TestTUIBrowse(t *testing.T) {
 			t.Errorf("first screen lacks %q:\n%s", want, s)
 		}
 	}
+	// --color never: attributes (reverse for the cursor) but no colour.
+	if raw := tm.run("capture-pane", "-p", "-e", "-t", "e2e"); colourSGR.MatchString(raw) {
+		t.Errorf("colour with --color never: %q", colourSGR.FindString(raw))
+	} else if !strings.Contains(raw, "\x1b[7m") {
+		t.Errorf("no reverse video for the cursor: %q", raw)
+	}
 
 	// Mark the orphan oldlib-data.
 	tm.send("/", "oldlib-data", "Enter")
@@ -152,7 +163,7 @@ func TestTUIBrowse(t *testing.T) {
 	// The summary names both, with what pacman -Rns takes along.
 	tm.send("d")
 	s = tm.waitText("Remove what is marked?")
-	for _, want := range []string{"oldlib-data", "oldlib ", "/usr/share/olddir/", "1 entry to quarantine", "Total: "} {
+	for _, want := range []string{"oldlib-data oldlib", "command: /usr/bin/pacman", "/usr/share/olddir/", "Total: "} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
