@@ -45,6 +45,8 @@ type job struct {
 	Owned    []string
 	KillStep int // SIGKILL itself at this step (0: never)
 	UID      uint32
+	// ExpectErr: every entry must fail (and stay in place).
+	ExpectErr bool
 }
 
 func TestMain(m *testing.M) {
@@ -97,7 +99,7 @@ func helper(file string) int {
 		}
 		res, _ := run.QuarantineAll(context.Background(), ents)
 		for _, r := range res {
-			if r.Err != nil {
+			if (r.Err != nil) != j.ExpectErr {
 				fmt.Fprintf(os.Stderr, "%q: %v\n", r.Entry.Path, r.Err)
 				return 1
 			}
@@ -482,6 +484,19 @@ func TestUserStore(t *testing.T) {
 			runHelper(t, t.TempDir(), job{Op: "restore", Store: store, UID: nobody}, 0)
 			if d := diffSnaps(before, snapshot(t, root, paths)); len(d) > 0 {
 				t.Fatalf("after restore:\n%s", strings.Join(d, "\n"))
+			}
+
+			// What its owner cannot read cannot be kept: left in place.
+			secret := "/home/user/.config/secret"
+			os.MkdirAll(root+secret+"/sub", 0o755)
+			os.WriteFile(root+secret+"/sub/f", []byte("unreadable"), 0)
+			filepath.WalkDir(root+secret, func(p string, d fs.DirEntry, err error) error { return os.Lchown(p, nobody, nobody) })
+			snap := snapshot(t, root, []string{secret})
+			e := stats(t, root, []string{secret})[0]
+			runHelper(t, t.TempDir(), job{Op: "quarantine", Root: root, Store: store, UID: nobody, ExpectErr: true,
+				Entries: []jobEntry{{Path: []byte(e.Path), Type: e.Type, Dev: e.Dev, Ino: e.Ino, Size: e.Size}}}, 0)
+			if d := diffSnaps(snap, snapshot(t, root, []string{secret})); len(d) > 0 {
+				t.Fatalf("an unreadable entry changed:\n%s", strings.Join(d, "\n"))
 			}
 		})
 	}

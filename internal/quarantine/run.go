@@ -390,8 +390,8 @@ func (r *Run) rename(pfd int, name string, n int, p string, st stat) ([]Object, 
 	if err == nil && (got.dev != st.dev || got.ino != st.ino) {
 		// Swapped between the check and the rename: put it back.
 		if err := unix.Renameat2(r.f.data, dst, pfd, name, unix.RENAME_NOREPLACE); err != nil {
-			return nil, fmt.Errorf("%w: an object swapped in for %s was moved into the quarantine as %s and could not be put back: %v",
-				errInQuarantine, quote(p), filepath.Join(r.store.Dir, r.ID, "data", dst), err)
+			return nil, fmt.Errorf("an object swapped in for %s was moved into the quarantine as %s and could not be put back: %v",
+				quote(p), filepath.Join(r.store.Dir, r.ID, "data", dst), err)
 		}
 		return nil, skip(p, ErrChanged, "replaced just before it was moved")
 	}
@@ -405,17 +405,21 @@ func (r *Run) rename(pfd int, name string, n int, p string, st stat) ([]Object, 
 		return nil, fmt.Errorf("%w: %v", errInQuarantine, err)
 	}
 	fault("synced")
-	return r.finishMoved(n, p)
-}
-
-// finishMoved writes the manifest of data/N.
-func (r *Run) finishMoved(n int, p string) ([]Object, error) {
-	objs, err := describeTree(r.f.data, strconv.Itoa(n), p)
-	if err != nil {
-		return nil, fmt.Errorf("%w: its manifest could not be written: %v", errInQuarantine, err)
+	objs, err := describeTree(r.f.data, dst, p)
+	if err == nil {
+		err = writeBlock(r.f.man, n, MethodRename, objs)
 	}
-	if err := writeBlock(r.f.man, n, MethodRename, objs); err != nil {
-		return nil, fmt.Errorf("%w: its manifest could not be written: %v", errInQuarantine, err)
+	if err != nil {
+		// Unreadable (a file its owner cannot read, say), or no room for
+		// the manifest: without its manifest it could not be restored,
+		// so it goes back.
+		if berr := unix.Renameat2(r.f.data, dst, pfd, name, unix.RENAME_NOREPLACE); berr != nil {
+			return nil, fmt.Errorf("%w: its manifest could not be written (%v), and it could not be put back: %v", errInQuarantine, err, berr)
+		}
+		if serr := fsyncFd(pfd); serr != nil {
+			return nil, serr
+		}
+		return nil, fmt.Errorf("%s left in place: its manifest could not be written: %w", quote(p), err)
 	}
 	fault("manifest")
 	return objs, nil
