@@ -550,7 +550,7 @@ func TestSwapRace(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer run.Close()
-			const tries, limit = 400, 10 * time.Second
+			const tries, limit = 400, 6 * time.Second
 			start := time.Now()
 			outcomes := map[string]int{}
 			n := 0
@@ -605,4 +605,54 @@ func TestSwapRace(t *testing.T) {
 			t.Logf("%d tries in %v: %v", n, time.Since(start).Round(time.Millisecond), outcomes)
 		})
 	}
+}
+
+// TestBindMount: an entry on a bind mount of the store's file system has
+// the store's device number, but rename(2) refuses to cross mounts: it is
+// copied instead, and restored by copy too.
+func TestBindMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("bind mounts need root")
+	}
+	root := newRoot(t)
+	os.MkdirAll(root+"/srv/bind", 0o755)
+	os.MkdirAll(root+"/opt/app/shared", 0o755)
+	if err := unix.Mount(root+"/opt/app/shared", root+"/srv/bind", "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind mount: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(root+"/srv/bind", unix.MNT_DETACH) })
+	paths := makeEntries(t, root, "/srv/bind", 6)
+	before := snapshot(t, root, paths)
+	st, err := Open(DefaultDir(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run, _ := st.Begin(Options{Root: root})
+	res, _ := run.QuarantineAll(context.Background(), stats(t, root, paths))
+	run.Close()
+	for _, r := range res {
+		if r.Err != nil || r.Method != MethodCopy || exists(root+r.Entry.Path) {
+			t.Fatalf("%q: %+v", r.Entry.Path, r)
+		}
+	}
+	rr, err := st.Restore(run.ID, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rr {
+		if r.Err != nil {
+			t.Fatalf("restore %q: %v", r.Path, r.Err)
+		}
+	}
+	if d := diffSnaps(before, snapshot(t, root, paths)); len(d) > 0 {
+		t.Fatalf("after restore:\n%s", strings.Join(d, "\n"))
+	}
+	// The bind mount itself is a mount point.
+	e := stats(t, root, []string{"/srv/bind"})[0]
+	run, _ = st.Begin(Options{Root: root})
+	if r := run.Quarantine(e); !errors.Is(r.Err, ErrMountPoint) {
+		t.Errorf("the bind mount point: %v", r.Err)
+	}
+	run.Close()
 }
