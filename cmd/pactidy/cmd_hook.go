@@ -152,7 +152,7 @@ func printHook(w io.Writer, res *hook.Result) {
 		fmt.Fprintf(w, ":: pactidy: %d %s orphaned by this transaction:\n", n, plural(n, "package is", "packages are"))
 		var items []string
 		for _, o := range res.Orphans {
-			items = append(items, o.Package.Name+" "+o.Package.Version)
+			items = append(items, o.Name+" "+o.Version)
 		}
 		fmt.Fprintf(w, "   %s\n", strings.Join(items, ", "))
 		fmt.Fprintf(w, "   remove with: pacman -Rns %s\n", strings.Join(res.Remove, " "))

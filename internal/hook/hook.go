@@ -65,7 +65,7 @@ type Options struct {
 type Result struct {
 	// Orphans are the packages that are orphans now and were not after
 	// the last transaction, sorted by name.
-	Orphans []scan.Orphan
+	Orphans []*pkg.Package
 	// Remove is what `pacman -Rns` needs to remove them: the new orphans
 	// and the orphans that depend on them (pacman refuses to break those).
 	Remove []string
@@ -102,10 +102,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		keep = o.Allow.KeepsPackage
 	}
 	g := scan.NewGraph(db, scan.Options{HoldPkg: cfg.HoldPkg, Keep: keep, Optional: o.Optional})
-	orphans := g.Orphans()
-	names := make([]string, len(orphans))
-	for i, or := range orphans {
-		names[i] = or.Package.Name
+	// The orphans are the packages no root keeps; what each removal would
+	// take along (scan's Orphans) is more than the hook needs.
+	var orphans []*pkg.Package
+	var names []string
+	for _, p := range db.Packages {
+		if !g.Kept(p.Name) {
+			orphans = append(orphans, p)
+			names = append(names, p.Name)
+		}
 	}
 
 	var before []string
@@ -135,7 +140,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.FirstRun = true
 	}
 	if !res.FirstRun {
-		res.Orphans, res.Remove = newOrphans(orphans, before)
+		res.Orphans, res.Remove = newOrphans(orphans, before, g.RequiredBy)
 	}
 
 	// The lock file's time is the transaction's start.
@@ -161,17 +166,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 // newOrphans returns the orphans not in before, and what pacman -Rns needs
-// to remove them: those and, transitively, the orphans requiring them.
-func newOrphans(orphans []scan.Orphan, before []string) ([]scan.Orphan, []string) {
+// to remove them: those and, transitively, the packages requiring them
+// (all orphans too: nothing kept requires an orphan).
+func newOrphans(orphans []*pkg.Package, before []string, requiredBy func(string) []string) ([]*pkg.Package, []string) {
 	was := make(map[string]bool, len(before))
 	for _, n := range before {
 		was[n] = true
 	}
-	byName := make(map[string]*scan.Orphan, len(orphans))
-	for i := range orphans {
-		byName[orphans[i].Package.Name] = &orphans[i]
-	}
-	var out []scan.Orphan
+	var out []*pkg.Package
 	remove := map[string]bool{}
 	var add func(name string)
 	add = func(name string) {
@@ -179,16 +181,14 @@ func newOrphans(orphans []scan.Orphan, before []string) ([]scan.Orphan, []string
 			return
 		}
 		remove[name] = true
-		if or := byName[name]; or != nil {
-			for _, r := range or.RequiredBy {
-				add(r)
-			}
+		for _, r := range requiredBy(name) {
+			add(r)
 		}
 	}
-	for _, or := range orphans {
-		if !was[or.Package.Name] {
-			out = append(out, or)
-			add(or.Package.Name)
+	for _, p := range orphans {
+		if !was[p.Name] {
+			out = append(out, p)
+			add(p.Name)
 		}
 	}
 	names := make([]string, 0, len(remove))
