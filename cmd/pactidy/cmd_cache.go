@@ -211,6 +211,8 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 	switch {
 	case aerr != nil && errors.Is(aerr, context.Canceled):
 		return fmt.Errorf("interrupted after %d of %d files; the others are untouched", len(res.Done)+len(res.Failed), plan.Removals)
+	case aerr != nil && errors.Is(aerr, fs.ErrPermission) && !asRoot:
+		return fmt.Errorf("%w; run as root (sudo pactidy cache ...)", aerr)
 	case aerr != nil:
 		return aerr
 	case len(res.Failed) > 0 && denied && asRoot:
