@@ -186,3 +186,35 @@ func TestUnitsSandboxed(t *testing.T) {
 		}
 	}
 }
+
+// The README's Prometheus alert rules are valid rules (promtool check
+// rules) over the gauges pactidy writes.
+func TestREADMEAlertRules(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool not installed (run scripts/install-deps.sh): %v", err)
+	}
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	i := strings.Index(s, "```yaml\ngroups:")
+	if i < 0 {
+		t.Fatal("README has no alert rules")
+	}
+	rules := s[i+len("```yaml\n"):]
+	rules = rules[:strings.Index(rules, "```")]
+	for _, gauge := range []string{"pactidy_orphans", "pactidy_cache_reclaim_bytes", "pactidy_missing_files", "pactidy_last_success_timestamp_seconds"} {
+		if !strings.Contains(rules, gauge) {
+			t.Errorf("the rules do not use %s", gauge)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "rules.yml")
+	if err := os.WriteFile(f, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", f).CombinedOutput(); err != nil || !strings.Contains(string(out), "SUCCESS: 4 rules found") {
+		t.Errorf("promtool check rules: %v\n%s", err, out)
+	}
+}
