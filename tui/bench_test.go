@@ -20,12 +20,19 @@ func bigModel(b *testing.B, n int) *Model {
 	return m
 }
 
-// BenchmarkKeyUnowned20k is one key press and the frame after it, with
-// 20,000 unowned entries: moving, marking, and typing into the filter.
-func BenchmarkKeyUnowned20k(b *testing.B) {
+// BenchmarkKey is one key press and the frame after it, with 200 and
+// with 20,000 unowned entries: moving and marking cost the same for both
+// (only the rows on screen are drawn); filtering and sorting go over all.
+func BenchmarkKey(b *testing.B) {
+	for _, n := range []int{200, 20000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) { benchKeys(b, n) })
+	}
+}
+
+func benchKeys(b *testing.B, n int) {
 	for _, keys := range [][]string{{"j"}, {"space"}, {"k", "space"}} {
 		b.Run(fmt.Sprint(keys), func(b *testing.B) {
-			m := bigModel(b, 20000)
+			m := bigModel(b, n)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				m.Update(keyMsg(keys[i%len(keys)]))
@@ -34,7 +41,7 @@ func BenchmarkKeyUnowned20k(b *testing.B) {
 		})
 	}
 	b.Run("filter", func(b *testing.B) {
-		m := bigModel(b, 20000)
+		m := bigModel(b, n)
 		m.Update(keyMsg("/"))
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -47,7 +54,7 @@ func BenchmarkKeyUnowned20k(b *testing.B) {
 		}
 	})
 	b.Run("sort", func(b *testing.B) {
-		m := bigModel(b, 20000)
+		m := bigModel(b, n)
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			m.Update(keyMsg("s"))
