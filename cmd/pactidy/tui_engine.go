@@ -97,6 +97,13 @@ func (e *tuiEngine) Plan(ctx context.Context, sel tui.Selection) (*tui.Plan, err
 		for _, u := range sel.Unowned {
 			names = append(names, u.Path)
 		}
+		if unowned == nil {
+			// A scan that kept no identities: PlanEntries reads each
+			// entry's now, as pactidy clean unowned does.
+			for _, u := range sel.Unowned {
+				unowned = append(unowned, scan.UnownedEntry{Path: u.Path, Type: u.Type, Size: u.Size, Entries: u.Entries, HiddenBy: u.HiddenBy, Incomplete: u.Incomplete})
+			}
+		}
 		a, dropped := clean.PlanEntries(cfg.RootDir, unowned, names)
 		for _, d := range dropped {
 			p.Notes = append(p.Notes, d.Error()+"; left out")
