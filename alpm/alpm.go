@@ -20,6 +20,7 @@ import (
 
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/progress"
 )
 
 // Version is the version of the libalpm in use.
@@ -101,6 +102,8 @@ type LoadOptions struct {
 	// NoSync skips reading the sync databases: InSync stays false and
 	// SyncDBs empty.
 	NoSync bool
+	// Progress, when set, counts the packages read.
+	Progress *progress.Counters
 }
 
 // LoadWith is Load reading only what o asks for.
@@ -136,6 +139,7 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 		p.InSync = syncNames[p.Name]
 		loaded[p.Name+"-"+p.Version] = true
 		pkgs = append(pkgs, p)
+		o.Progress.Add(1, 0, 0, 0)
 		return nil
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pactidy/pactidy/internal/fsafe"
+	"github.com/pactidy/pactidy/internal/progress"
 )
 
 // Entry is one top-level entry of a cache directory that may concern the
@@ -39,6 +40,8 @@ type Listing struct {
 	DirIDs  []fsafe.Identity
 	Entries []Entry
 	Errors  []FileError
+
+	progress *progress.Counters
 }
 
 // FileError is a problem with one path; planning goes on without it.
@@ -66,7 +69,13 @@ func interesting(name string) bool {
 // read is an error (the caller named it); a file that vanishes or cannot be
 // examined is recorded in Errors.
 func Scan(dirs []string) (*Listing, error) {
-	l := &Listing{}
+	return ScanWith(dirs, nil)
+}
+
+// ScanWith is Scan counting, in c, each directory listed and each entry
+// examined with its size.
+func ScanWith(dirs []string, c *progress.Counters) (*Listing, error) {
+	l := &Listing{progress: c}
 	seen := map[string]bool{}
 	var opened []fsafe.Identity
 	for _, d := range dirs {
@@ -136,10 +145,12 @@ func (l *Listing) scanDir(dir string, opened []fsafe.Identity) ([]fsafe.Identity
 			defer wg.Done()
 			for i := lo; i < hi; i++ {
 				ents[i], errs[i] = statEntry(dirfd, dir, idx, cand[i])
+				l.progress.Add(0, 0, 1, ents[i].Size)
 			}
 		}(lo, hi)
 	}
 	wg.Wait()
+	l.progress.Add(0, 1, 0, 0)
 	for i := range cand {
 		switch {
 		case errs[i] == errSkip || errors.Is(errs[i], fs.ErrNotExist):

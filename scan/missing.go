@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/progress"
 )
 
 // MissingFile is a path a package owns that is not on disk.
@@ -38,7 +39,13 @@ const missingWorkers = 16
 // errors, such as a directory the user may not search, go into errs. The
 // result is in package order and each package's file order.
 func MissingFiles(ctx context.Context, root string, db *pkg.DB, noExtract []string) (missing []MissingFile, errs []PathError, err error) {
-	return missingFiles(ctx, root, db, noExtract, lstat)
+	return checkMissing(ctx, root, db, noExtract, lstat, nil)
+}
+
+// MissingFilesWith is MissingFiles counting, in c, each package checked
+// and its files as it goes.
+func MissingFilesWith(ctx context.Context, root string, db *pkg.DB, noExtract []string, c *progress.Counters) (missing []MissingFile, errs []PathError, err error) {
+	return checkMissing(ctx, root, db, noExtract, lstat, c)
 }
 
 // lstat is lstat(2) without building an os.FileInfo: hundreds of
@@ -54,6 +61,10 @@ func lstat(path string) error {
 }
 
 func missingFiles(ctx context.Context, root string, db *pkg.DB, noExtract []string, lstat func(string) error) ([]MissingFile, []PathError, error) {
+	return checkMissing(ctx, root, db, noExtract, lstat, nil)
+}
+
+func checkMissing(ctx context.Context, root string, db *pkg.DB, noExtract []string, lstat func(string) error, c *progress.Counters) ([]MissingFile, []PathError, error) {
 	prefix := strings.TrimSuffix(root, "/") + "/"
 	type result struct {
 		missing []MissingFile
@@ -86,6 +97,7 @@ func missingFiles(ctx context.Context, root string, db *pkg.DB, noExtract []stri
 					}
 				}
 				results[i] = r
+				c.Add(1, 0, int64(len(p.Files)), 0)
 			}
 		}()
 	}

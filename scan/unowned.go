@@ -11,6 +11,7 @@ import (
 
 	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/progress"
 )
 
 // Types of unowned entries, as in the report's "type" field.
@@ -58,6 +59,9 @@ type UnownedOptions struct {
 	// not an error: mount points are then found by their device number.
 	MountInfo string
 	Swaps     string
+	// Progress, when set, counts the directories listed, the entries
+	// read and the bytes of unowned files found, as the walk goes.
+	Progress *progress.Counters
 }
 
 // UnownedEntry is a path no package owns. A directory ends with '/' and
@@ -133,6 +137,7 @@ func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult,
 		showHidden: o.ShowHidden,
 		installed:  func(name string) bool { return db.Get(name) != nil },
 		visited:    make(map[devIno]struct{}),
+		progress:   o.Progress,
 	}
 	w.rules = rules.bind(owned, db)
 	mountinfo := o.MountInfo

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/progress"
 )
 
 // The walk reads directories in parallel with getdents(2): the entry type
@@ -36,6 +37,7 @@ type walker struct {
 	allow      *allowlist.List
 	installed  func(string) bool
 	showHidden bool
+	progress   *progress.Counters
 
 	mu    sync.Mutex
 	cond  *sync.Cond
@@ -310,6 +312,7 @@ func (wk *walkWorker) list(n *walkNode) {
 	}
 
 	var acc walkAccum
+	var seen int64
 	wk.kids = wk.kids[:0]
 	var owned ownedDir
 	if !n.unowned {
@@ -340,9 +343,11 @@ func (wk *walkWorker) list(n *walkNode) {
 			if ino == 0 || (len(name) == 1 && name[0] == '.') || (len(name) == 2 && name[0] == '.' && name[1] == '.') {
 				continue
 			}
+			seen++
 			wk.entry(n, owned, name, typ, &acc)
 		}
 	}
+	w.progress.Add(0, 1, seen, acc.size)
 	n.mu.Lock()
 	n.size += acc.size
 	n.count += acc.count
