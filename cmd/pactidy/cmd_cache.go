@@ -24,6 +24,7 @@ import (
 	"github.com/pactidy/pactidy/cache"
 	"github.com/pactidy/pactidy/internal/clean"
 	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/findings"
 	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/report"
 )
@@ -124,7 +125,7 @@ func runCache(ctx context.Context, app *App, opts cacheOptions) error {
 	if err != nil {
 		return err
 	}
-	rc := toReportCache(plan)
+	rc := findings.CacheReport(plan)
 
 	out := cacheOutput{app: app, opts: opts, cache: rc, plan: plan}
 	if !opts.JSON {
@@ -287,7 +288,7 @@ func planCache(app *App, opts cacheOptions, checkLock bool) (*conf.Config, *cach
 		Now: app.Now(), Installed: db, Root: cfg.RootDir, DBPath: cfg.DBPath,
 	}
 	plan := cache.NewPlan(l, o)
-	bdirs := defaultBuildCacheDirs(app, cfg)
+	bdirs := findings.DefaultBuildCacheDirs(cfg.RootDir, app.Getenv)
 	if len(opts.BuildCacheDirs) > 0 {
 		bdirs = nil
 		for _, d := range opts.BuildCacheDirs {

@@ -12,10 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pactidy/pactidy/internal/allowlist"
-	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/report"
-	"github.com/pactidy/pactidy/internal/testdb"
 	"github.com/pactidy/pactidy/internal/testroot"
 )
 
@@ -286,34 +283,6 @@ func TestCacheCommandOptions(t *testing.T) {
 	}
 }
 
-// The report's cache section is the plan at default settings, with the
-// allowlist's packages kept.
-func TestCollectCache(t *testing.T) {
-	r := cacheRoot(t)
-	cfg, db := testdb.Load(t, r.Config, conf.Overrides{})
-	// One more version of foo so that the default keep of 3 removes one.
-	testroot.Build(t, r.CacheDir, testroot.Pkg{Name: "foo", Version: "0.1-1"})
-	app := &App{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Now: time.Now, Getenv: func(string) string { return "" }}
-	rep := &report.Report{}
-	if err := collectCache(context.Background(), app, cfg, db, &allowlist.List{}, rep); err != nil {
-		t.Fatal(err)
-	}
-	if rep.Cache == nil {
-		t.Fatal("no cache section")
-	}
-	want := "foo-0.1-1-any.pkg.tar.zst foo-1.0-1-any.pkg.tar.zst foo-1.0-1-any.pkg.tar.zst.sig stray-1-1-any.pkg.tar.zst.sig"
-	if got := strings.Join(baseNames(rep.Cache.Candidates), " "); got != want {
-		t.Errorf("candidates %q, want %q", got, want)
-	}
-	var text bytes.Buffer
-	if err := report.NewText(report.NewStyles(false)).Print(&text, &report.Report{Sections: []string{report.SectionCache}, Cache: rep.Cache}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(text.String(), "Package cache (4 files,") {
-		t.Errorf("report text:\n%s", text.String())
-	}
-}
-
 // The command loads the database without file lists; the backup entries of
 // a package with a pending .pacnew are read on demand, and the version
 // before the installed one stays as pacdiff's merge base.
@@ -423,38 +392,6 @@ func TestCacheJSONMatchesEncodingJSON(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("hand-written JSON differs\n got %s\nwant %s", got, want)
 		}
-	}
-}
-
-// The AUR build caches looked at by default: the invoking user's (behind
-// sudo, SUDO_USER's home) and root's, only for the running system.
-func TestDefaultBuildCacheDirs(t *testing.T) {
-	paths := func(env map[string]string, root string) []string {
-		app := &App{Getenv: func(k string) string { return env[k] }}
-		var out []string
-		for _, d := range defaultBuildCacheDirs(app, &conf.Config{RootDir: root}) {
-			out = append(out, d.Helper+":"+d.Path)
-		}
-		return out
-	}
-	if got := paths(map[string]string{"HOME": "/home/u"}, "/mnt/target"); got != nil {
-		t.Errorf("with --root elsewhere: %v, want none (another system's homes)", got)
-	}
-	got := strings.Join(paths(map[string]string{"XDG_CACHE_HOME": "/x/cache", "HOME": "/home/u"}, "/"), " ")
-	if os.Geteuid() != 0 {
-		if want := "yay:/x/cache/yay paru:/x/cache/paru/clone yay:/root/.cache/yay paru:/root/.cache/paru/clone"; got != want {
-			t.Errorf("XDG_CACHE_HOME: %s, want %s", got, want)
-		}
-		return
-	}
-	// As root without sudo the user's own cache comes from the environment.
-	if want := "yay:/x/cache/yay paru:/x/cache/paru/clone yay:/root/.cache/yay paru:/root/.cache/paru/clone"; got != want {
-		t.Errorf("root, XDG_CACHE_HOME: %s, want %s", got, want)
-	}
-	// Behind sudo, the invoking user's home (root exists on every system).
-	got = strings.Join(paths(map[string]string{"SUDO_USER": "root", "HOME": "/elsewhere"}, "/"), " ")
-	if want := "yay:/root/.cache/yay paru:/root/.cache/paru/clone yay:/root/.cache/yay paru:/root/.cache/paru/clone"; got != want {
-		t.Errorf("sudo: %s, want %s", got, want)
 	}
 }
 

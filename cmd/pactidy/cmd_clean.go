@@ -12,10 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pactidy/pactidy/alpm"
 	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/clean"
 	"github.com/pactidy/pactidy/internal/conf"
-	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/findings"
 	"github.com/pactidy/pactidy/internal/quarantine"
 	"github.com/pactidy/pactidy/internal/quote"
 	"github.com/pactidy/pactidy/internal/report"
@@ -34,7 +35,7 @@ type cleanOptions struct {
 	// unowned
 	QuarantineDir string
 	NoQuarantine  bool
-	Unowned       unownedOptions
+	Unowned       findings.UnownedOptions
 	// cache
 	Cache cacheOptions
 }
@@ -174,7 +175,7 @@ func runCleanOrphans(ctx context.Context, app *App, opts *cleanOptions, names []
 	if err != nil {
 		return err
 	}
-	db, err := loadPackages(cfg, false)
+	db, err := findings.LoadDB(cfg, alpm.LoadOptions{})
 	if err != nil {
 		return err
 	}
@@ -236,19 +237,11 @@ func runCleanUnowned(ctx context.Context, app *App, opts *cleanOptions, paths []
 	if err != nil {
 		return err
 	}
-	db, err := loadPackages(cfg, true)
-	if err != nil {
-		return err
-	}
-	for _, e := range db.Errors {
-		// A damaged entry hides what a package owns: nothing is safe.
-		return fmt.Errorf("the package database is damaged, nothing is moved: %s: %s", quote.Quote(e.Path), quote.Quote(e.Err.Error()))
-	}
 	allow, err := app.allowlist()
 	if err != nil {
 		return err
 	}
-	found, err := unownedFindings(ctx, app, cfg, db, allow, &opts.Unowned)
+	found, err := unownedFindings(ctx, app, cfg, allow, opts.Unowned)
 	if err != nil {
 		return err
 	}
@@ -275,20 +268,30 @@ func runCleanUnowned(ctx context.Context, app *App, opts *cleanOptions, paths []
 }
 
 // unownedFindings are the unowned entries the report would list, with the
-// same options (what a rule hides is never among them).
-func unownedFindings(ctx context.Context, app *App, cfg *conf.Config, db *pkg.DB, allow *allowlist.List, o *unownedOptions) ([]scan.UnownedEntry, error) {
-	rep := &report.Report{}
-	if err := collectUnowned(ctx, app, cfg, db, allow, o, rep); err != nil {
+// same options (what a rule hides is never among them), as the scan saw
+// them. A damaged database entry hides what a package owns: then nothing
+// is safe to take.
+func unownedFindings(ctx context.Context, app *App, cfg *conf.Config, allow *allowlist.List, o findings.UnownedOptions) ([]scan.UnownedEntry, error) {
+	if err := scan.CheckRules(o.NoRules); err != nil {
+		return nil, usagef("--no-rule: %v", err)
+	}
+	if err := app.skipQuarantine(&o); err != nil {
 		return nil, err
 	}
-	for _, e := range rep.Errors {
+	res, err := findings.Run(ctx, findings.Options{
+		Config: cfg, Sections: []string{report.SectionUnowned}, Allow: allow, Unowned: o,
+		Getenv: app.Getenv, Now: app.Now, ProgressInterval: -1,
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range res.DB.Errors {
+		return nil, fmt.Errorf("the package database is damaged, nothing is moved: %s: %s", quote.Quote(e.Path), quote.Quote(e.Err.Error()))
+	}
+	for _, e := range res.Report.Errors {
 		fmt.Fprintf(app.Stderr, "pactidy: warning: %s: %s\n", quote.Quote(e.Path), quote.Quote(e.Error))
 	}
-	out := make([]scan.UnownedEntry, 0, len(rep.Unowned))
-	for _, u := range rep.Unowned {
-		out = append(out, scan.UnownedEntry{Path: u.Path, Type: u.Type, Size: u.Size, Entries: u.Entries, HiddenBy: u.HiddenBy, Incomplete: u.Incomplete})
-	}
-	return out, nil
+	return res.Unowned.Entries, nil
 }
 
 func runCleanCache(ctx context.Context, app *App, opts *cleanOptions) error {
@@ -301,7 +304,7 @@ func runCleanCache(ctx context.Context, app *App, opts *cleanOptions) error {
 	for _, e := range plan.Errors {
 		fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", quote.Quote(e.Path), quote.Quote(e.Err.Error()))
 	}
-	c := &cleaner{app: app, opts: opts, cfg: cfg, section: "cache", cachePlan: toReportCache(plan)}
+	c := &cleaner{app: app, opts: opts, cfg: cfg, section: "cache", cachePlan: findings.CacheReport(plan)}
 	return c.run(ctx, clean.PlanCache(plan, o.Move))
 }
 
@@ -684,7 +687,7 @@ func planJSON(a clean.Action, c *report.Cache) cleanPlanJSON {
 	case *clean.QuarantineEntries:
 		p.Entries = []cleanEntryJSON{}
 		for _, e := range a.Entries {
-			p.Entries = append(p.Entries, cleanEntryJSON{Path: e.Path, Type: e.Type, Size: e.Size, Entries: e.Entries, PathBytes: rawPath(e.Path)})
+			p.Entries = append(p.Entries, cleanEntryJSON{Path: e.Path, Type: e.Type, Size: e.Size, Entries: e.Entries, PathBytes: report.RawPath(e.Path)})
 		}
 	case *clean.PruneCache:
 		p.Cache, p.MoveTo = c, a.MoveTo
@@ -696,16 +699,16 @@ func resultJSON(res *clean.Result) *cleanResultJSON {
 	out := &cleanResultJSON{Done: res.Done, Failed: res.Failed, Skipped: res.Skipped, Bytes: res.Bytes, Items: []cleanItemJSON{}}
 	for _, ar := range res.Actions {
 		for _, d := range ar.Done {
-			out.Items = append(out.Items, cleanItemJSON{Name: d.Name, Status: "done", Bytes: d.Bytes, PathBytes: rawPath(d.Name)})
+			out.Items = append(out.Items, cleanItemJSON{Name: d.Name, Status: "done", Bytes: d.Bytes, PathBytes: report.RawPath(d.Name)})
 		}
 		for _, f := range ar.Failed {
-			out.Items = append(out.Items, cleanItemJSON{Name: f.Name, Status: "failed", Error: f.Err.Error(), PathBytes: rawPath(f.Name)})
+			out.Items = append(out.Items, cleanItemJSON{Name: f.Name, Status: "failed", Error: f.Err.Error(), PathBytes: report.RawPath(f.Name)})
 		}
 		for _, s := range ar.Skipped {
-			out.Items = append(out.Items, cleanItemJSON{Name: s.Name, Status: "skipped", Error: s.Err.Error(), PathBytes: rawPath(s.Name)})
+			out.Items = append(out.Items, cleanItemJSON{Name: s.Name, Status: "skipped", Error: s.Err.Error(), PathBytes: report.RawPath(s.Name)})
 		}
 		if qr := ar.Quarantine; qr != nil {
-			out.Quarantine = &cleanQuarantineJSON{Dir: qr.Dir, ID: qr.ID, DirBytes: rawPath(qr.Dir)}
+			out.Quarantine = &cleanQuarantineJSON{Dir: qr.Dir, ID: qr.ID, DirBytes: report.RawPath(qr.Dir)}
 		}
 		if pr := ar.Packages; pr != nil {
 			pj := &cleanPacmanJSON{Argv: pr.Argv, ExitStatus: pr.ExitStatus, Freed: pr.Freed, Removed: []string{}, Kept: []string{}, Unexpected: []string{}}

@@ -3,19 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pactidy/pactidy/alpm"
-	"github.com/pactidy/pactidy/internal/conf"
-	"github.com/pactidy/pactidy/internal/pkg"
+	"github.com/pactidy/pactidy/internal/findings"
 	"github.com/pactidy/pactidy/internal/report"
 	"github.com/pactidy/pactidy/scan"
 )
@@ -28,7 +24,7 @@ type reportOptions struct {
 	only       []string
 	optional   string
 	why        []string
-	unowned    unownedOptions
+	unowned    findings.UnownedOptions
 	watch      watchOptions
 }
 
@@ -147,7 +143,9 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 	if err != nil {
 		return err
 	}
-	rep := &report.Report{SchemaVersion: report.SchemaVersion, Sections: sections, Optional: mode.String()}
+	if err := scan.CheckRules(opts.unowned.NoRules); err != nil {
+		return usagef("--no-rule: %v", err)
+	}
 	cfg, err := app.configNoWarn()
 	if err != nil {
 		return err
@@ -160,106 +158,37 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 			app.configWarnings(cfg)
 		}
 	}()
-	// File lists are most of the local database; read them only when a
-	// section looks at files.
-	files := len(opts.why) == 0 && (rep.Has(report.SectionMissing) || rep.Has(report.SectionPacfiles) || rep.Has(report.SectionUnowned))
-	var db *pkg.DB
-	if len(opts.why) == 0 && len(sections) == 1 && sections[0] == report.SectionCache {
-		// The cache plan needs the installed versions only.
-		db, err = loadInstalled(cfg)
-	} else {
-		db, err = loadPackages(cfg, files)
-	}
-	if err != nil {
-		return err
-	}
 	allow, err := app.allowlist()
 	if err != nil {
 		return err
 	}
-	g := scan.NewGraph(db, scan.Options{HoldPkg: cfg.HoldPkg, Keep: allow.KeepsPackage, Optional: mode})
+	fo := findings.Options{
+		Config: cfg, Sections: sections, Optional: mode, Allow: allow,
+		Unowned: opts.unowned, Getenv: app.Getenv, Now: app.Now,
+		ProgressInterval: -1,
+	}
 	if len(opts.why) > 0 {
-		return printWhy(app, opts, g)
+		return printWhy(app, opts, fo)
 	}
-
-	rep.Root = cfg.RootDir
-	rep.GeneratedAt = app.Now()
-	rep.Installed = len(db.Packages)
-	for _, e := range db.Errors {
-		rep.Errors = append(rep.Errors, report.Error{Path: e.Path, Error: e.Err.Error()})
-	}
-	addPathErrors := func(errs []scan.PathError) {
-		for _, e := range errs {
-			rep.Errors = append(rep.Errors, report.Error{Path: e.Path, Error: e.Err.Error()})
+	if slices.Contains(sections, report.SectionUnowned) {
+		if err := app.skipQuarantine(&fo.Unowned); err != nil {
+			return err
 		}
 	}
-	rep.Elapsed = map[string]time.Duration{}
 	if f := opts.watch.state.file; f != "" {
 		// pactidy's own state is not an unowned file.
 		if abs, err := filepath.Abs(f); err == nil {
-			if sp, ok := systemPath(cfg.RootDir, abs); ok {
-				opts.unowned.Excludes = append(opts.unowned.Excludes, sp)
-			}
+			fo.Unowned.SkipDirs = append(slices.Clip(fo.Unowned.SkipDirs), abs)
 		}
 	}
-	for _, sec := range sections {
-		start := time.Now()
-		switch sec {
-		case report.SectionOrphans:
-			for _, o := range g.Orphans() {
-				ro := report.Orphan{
-					Name: o.Package.Name, Version: o.Package.Version, InstalledSize: o.Package.InstalledSize,
-					Cycle: o.Cycle, OptionalFor: o.OptionalFor, RequiredBy: o.RequiredBy, FreedBytes: o.FreedBytes,
-				}
-				for _, r := range o.Removes {
-					ro.Removes = append(ro.Removes, r.Name)
-				}
-				rep.Orphans = append(rep.Orphans, ro)
-			}
-		case report.SectionUnneeded:
-			for _, p := range g.Unneeded() {
-				rep.Unneeded = append(rep.Unneeded, report.Unneeded{Name: p.Name, Version: p.Version, InstalledSize: p.InstalledSize})
-			}
-		case report.SectionForeign:
-			foreign, ok := scan.Foreign(db, allow.KeepsPackage)
-			rep.ForeignUnknown = !ok
-			for _, p := range foreign {
-				rep.Foreign = append(rep.Foreign, report.Foreign{Name: p.Name, Version: p.Version})
-			}
-		case report.SectionMissing:
-			missing, errs, err := scan.MissingFiles(ctx, cfg.RootDir, db, cfg.NoExtract)
-			if err != nil {
-				return err
-			}
-			for _, m := range missing {
-				rep.MissingFiles = append(rep.MissingFiles, report.MissingFile{Package: m.Package, Path: m.Path, PathBytes: rawPath(m.Path)})
-			}
-			addPathErrors(errs)
-		case report.SectionPacfiles:
-			found, errs := scan.Pacfiles(cfg.RootDir, db)
-			for _, f := range found {
-				rep.Pacfiles = append(rep.Pacfiles, report.Pacfile{Path: f.Path, Kind: f.Kind, Package: f.Package, PathBytes: rawPath(f.Path)})
-			}
-			addPathErrors(errs)
-		case report.SectionUnowned:
-			if err := collectUnowned(ctx, app, cfg, db, allow, &opts.unowned, rep); err != nil {
-				return err
-			}
-		case report.SectionCache:
-			if err := collectCache(ctx, app, cfg, db, allow, rep); err != nil {
-				return err
-			}
-		}
-		rep.Elapsed[sec] = time.Since(start)
+	res, err := findings.Run(ctx, fo, nil)
+	if err != nil {
+		return err
 	}
-
-	rep.Errors = uniqueErrors(rep.Errors)
-	for i := range rep.Errors {
-		rep.Errors[i].PathBytes = rawPath(rep.Errors[i].Path)
-	}
+	rep := res.Report
 	watched := app.watchReport(&opts.watch, cfg.RootDir, rep)
-	findings := rep.Findings()
-	if opts.quiet && findings == 0 {
+	found := rep.Findings()
+	if opts.quiet && found == 0 {
 		quietClean = true
 		return watched.err
 	}
@@ -291,67 +220,19 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 	if watched.err != nil {
 		return watched.err
 	}
-	if opts.exitCode && findings > 0 {
+	if opts.exitCode && found > 0 {
 		return errFindings
 	}
 	return nil
 }
 
-// rawPath is the base64 of a path that is not valid UTF-8 (JSON can only
-// carry such a path with U+FFFD in place of the bad bytes), else "".
-func rawPath(p string) string {
-	if utf8.ValidString(p) {
-		return ""
-	}
-	return base64.StdEncoding.EncodeToString([]byte(p))
-}
-
-// loadPackages reads the local database, with file lists only when asked.
-func loadPackages(cfg *conf.Config, files bool) (*pkg.DB, error) {
-	h, err := alpm.Open(cfg)
+func printWhy(app *App, opts *reportOptions, fo findings.Options) error {
+	whys, err := findings.Why(fo, opts.why)
 	if err != nil {
-		return nil, err
-	}
-	defer h.Close()
-	return h.LoadWith(alpm.LoadOptions{Files: files})
-}
-
-func printWhy(app *App, opts *reportOptions, g *scan.Graph) error {
-	var whys []report.Why
-	for _, name := range opts.why {
-		query, pkgs := "", []string{name}
-		if _, ok := g.Why(name); !ok {
-			// Like pacman -Qi: a provision names the packages providing it.
-			query, pkgs = name, g.Providers(name)
-			if len(pkgs) == 0 {
-				return fmt.Errorf("--why %s: no installed package has that name or provides it (pacman -Qs searches)", name)
-			}
-		}
-		for _, p := range pkgs {
-			w, _ := g.Why(p)
-			rw := report.Why{Package: w.Package, Query: query, Reason: w.Kind.String(), RequiredBy: w.RequiredBy, Cycle: w.Cycle}
-			for _, l := range w.Chain {
-				rw.Chain = append(rw.Chain, report.WhyLink{Name: l.Name, Optional: l.Optional})
-			}
-			whys = append(whys, rw)
-		}
+		return fmt.Errorf("--why %w", err)
 	}
 	if opts.json {
 		return report.WriteWhyJSON(app.Stdout, whys)
 	}
 	return report.WriteWhyText(app.Stdout, report.NewStyles(app.useColor()), whys)
-}
-
-// uniqueErrors drops repeats, keeping the first: two sections walking the
-// same directory (pacfiles and unowned under /etc) meet its error twice.
-func uniqueErrors(errs []report.Error) []report.Error {
-	seen := make(map[report.Error]bool, len(errs))
-	out := errs[:0]
-	for _, e := range errs {
-		if !seen[e] {
-			seen[e] = true
-			out = append(out, e)
-		}
-	}
-	return out
 }

@@ -405,16 +405,3 @@ func TestReportRelativeRoot(t *testing.T) {
 		}
 	}
 }
-
-func TestUniqueErrors(t *testing.T) {
-	in := []report.Error{
-		{Path: "/etc/x", Error: "permission denied"},
-		{Path: "/etc/y", Error: "permission denied"},
-		{Path: "/etc/x", Error: "permission denied"},
-		{Path: "/etc/x", Error: "input/output error"},
-	}
-	got := uniqueErrors(in)
-	if len(got) != 3 || got[0].Path != "/etc/x" || got[1].Path != "/etc/y" || got[2].Error != "input/output error" {
-		t.Errorf("uniqueErrors = %+v", got)
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pactidy/pactidy/internal/clean"
+	"github.com/pactidy/pactidy/internal/findings"
 	"github.com/pactidy/pactidy/scan"
 	"github.com/pactidy/pactidy/tui"
 )
@@ -19,7 +20,7 @@ type tuiOptions struct {
 	optional      string
 	elevate       string
 	quarantineDir string
-	unowned       unownedOptions
+	unowned       findings.UnownedOptions
 	// exitAfter runs without a terminal and quits by itself (the bench
 	// harness times the first frame and the last section this way).
 	exitAfter string

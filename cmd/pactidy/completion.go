@@ -5,6 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pactidy/pactidy/alpm"
+	"github.com/pactidy/pactidy/internal/findings"
 	"github.com/pactidy/pactidy/internal/report"
 	"github.com/pactidy/pactidy/scan"
 )
@@ -71,7 +73,7 @@ func installedNames(app *App) []string {
 	if err != nil {
 		return nil
 	}
-	db, err := loadPackages(cfg, false)
+	db, err := findings.LoadDB(cfg, alpm.LoadOptions{})
 	if err != nil {
 		return nil
 	}

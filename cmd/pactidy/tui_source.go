@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/findings"
 	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/report"
 	"github.com/pactidy/pactidy/scan"
@@ -19,7 +21,7 @@ import (
 type tuiSource struct {
 	app     *App
 	mode    scan.OptionalMode
-	unowned unownedOptions
+	unowned findings.UnownedOptions
 	// state keeps what the removal engine needs of the last scan.
 	state *scanState
 }
@@ -35,103 +37,67 @@ func (s *tuiSource) Scan(ctx context.Context, emit func(tui.Event)) error {
 	for _, w := range cfg.Warnings {
 		emit(tui.Event{Err: fmt.Errorf("pacman.conf: %s", w)})
 	}
-	db, err := loadPackages(cfg, true)
-	if err != nil {
-		return err
-	}
-	emit(tui.Event{Progress: tui.Progress{Packages: int64(len(db.Packages))}})
 	allow, err := app.allowlist()
 	if err != nil {
 		return err
 	}
-	g := scan.NewGraph(db, scan.Options{HoldPkg: cfg.HoldPkg, Keep: allow.KeepsPackage, Optional: s.mode})
 	if s.state != nil {
-		s.state.set(func(st *scanState) { st.cfg, st.graph, st.unowned, st.cachePlan = cfg, g, nil, nil })
+		s.state.set(func(st *scanState) { st.cfg, st.graph, st.unowned, st.cachePlan = cfg, nil, nil, nil })
 	}
+	unowned := s.unowned
+	if err := app.skipQuarantine(&unowned); err != nil {
+		return err
+	}
+	// The database's own errors show with the orphans.
 	var dbErrs []report.Error
-	for _, e := range db.Errors {
-		dbErrs = append(dbErrs, report.Error{Path: e.Path, Error: e.Err.Error()})
-	}
-	base := func(sec string) *report.Report {
-		return &report.Report{SchemaVersion: report.SchemaVersion, Sections: []string{sec}, Root: cfg.RootDir, GeneratedAt: app.Now(), Installed: len(db.Packages), Optional: s.mode.String()}
-	}
-	run := func(sec string, fill func(rep *report.Report) error) {
-		rep := base(sec)
-		if err := fill(rep); err != nil {
-			emit(tui.Event{Section: sec, Err: err})
-			return
+	res, err := findings.Run(ctx, findings.Options{
+		Config: cfg, Optional: s.mode, Allow: allow, Unowned: unowned,
+		Getenv: app.Getenv, Now: app.Now, KeepGoing: true,
+	}, func(ev findings.Event) {
+		sec := ev.Section
+		if sec == findings.SectionDatabase {
+			sec = ""
 		}
-		emit(tui.Event{Section: sec, Done: true, Report: rep})
-	}
-	var wg sync.WaitGroup
-	goRun := func(sec string, fill func(rep *report.Report) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(sec, fill)
-		}()
-	}
-	goRun(report.SectionUnowned, func(rep *report.Report) error {
-		return collectUnowned(ctx, app, cfg, db, allow, &s.unowned, rep)
-	})
-	goRun(report.SectionCache, func(rep *report.Report) error {
-		return collectCache(ctx, app, cfg, db, allow, rep)
-	})
-	goRun(report.SectionMissing, func(rep *report.Report) error {
-		missing, errs, err := scan.MissingFiles(ctx, cfg.RootDir, db, cfg.NoExtract)
-		if err != nil {
-			return err
-		}
-		for _, m := range missing {
-			rep.MissingFiles = append(rep.MissingFiles, report.MissingFile{Package: m.Package, Path: m.Path, PathBytes: rawPath(m.Path)})
-		}
-		for _, e := range errs {
-			rep.Errors = append(rep.Errors, report.Error{Path: e.Path, Error: e.Err.Error()})
-		}
-		return nil
-	})
-	goRun(report.SectionPacfiles, func(rep *report.Report) error {
-		found, errs := scan.Pacfiles(cfg.RootDir, db)
-		for _, f := range found {
-			rep.Pacfiles = append(rep.Pacfiles, report.Pacfile{Path: f.Path, Kind: f.Kind, Package: f.Package, PathBytes: rawPath(f.Path)})
-		}
-		for _, e := range errs {
-			rep.Errors = append(rep.Errors, report.Error{Path: e.Path, Error: e.Err.Error()})
-		}
-		return nil
-	})
-	run(report.SectionOrphans, func(rep *report.Report) error {
-		rep.Errors = dbErrs
-		for _, o := range g.Orphans() {
-			ro := report.Orphan{
-				Name: o.Package.Name, Version: o.Package.Version, InstalledSize: o.Package.InstalledSize,
-				Cycle: o.Cycle, OptionalFor: o.OptionalFor, RequiredBy: o.RequiredBy, FreedBytes: o.FreedBytes,
+		p := tui.Progress{Packages: ev.Progress.Packages, Dirs: ev.Progress.Dirs, Files: ev.Progress.Entries, Bytes: ev.Progress.Bytes}
+		switch ev.Kind {
+		case findings.EventProgress:
+			emit(tui.Event{Section: sec, Progress: p})
+		case findings.EventError:
+			if sec != "" { // a failed database load is Run's error
+				emit(tui.Event{Section: sec, Err: ev.Err})
 			}
-			for _, r := range o.Removes {
-				ro.Removes = append(ro.Removes, r.Name)
+		case findings.EventSection:
+			if sec == "" {
+				dbErrs = ev.Result.Report.Errors
+				if s.state != nil {
+					s.state.set(func(st *scanState) { st.graph = ev.Result.Graph })
+				}
+				emit(tui.Event{Progress: p})
+				emit(tui.Event{Info: newPackageInfo(cfg, ev.Result.DB, ev.Result.Graph)})
+				return
 			}
-			rep.Orphans = append(rep.Orphans, ro)
+			rep := *ev.Result.Report
+			if s.state != nil && ev.Result.Unowned != nil {
+				s.state.set(func(st *scanState) { st.unowned = ev.Result.Unowned.Entries })
+			}
+			if s.state != nil && ev.Result.CachePlan != nil {
+				s.state.set(func(st *scanState) { st.cachePlan = ev.Result.CachePlan })
+			}
+			switch sec {
+			case report.SectionOrphans:
+				rep.Errors = append(slices.Clone(dbErrs), rep.Errors...)
+			case report.SectionForeign:
+				if rep.ForeignUnknown {
+					emit(tui.Event{Section: sec, Err: fmt.Errorf("no sync database could be read, so foreign packages cannot be told apart")})
+					return
+				}
+			}
+			emit(tui.Event{Section: sec, Done: true, Report: &rep, Progress: p})
 		}
-		return nil
 	})
-	run(report.SectionUnneeded, func(rep *report.Report) error {
-		for _, p := range g.Unneeded() {
-			rep.Unneeded = append(rep.Unneeded, report.Unneeded{Name: p.Name, Version: p.Version, InstalledSize: p.InstalledSize})
-		}
-		return nil
-	})
-	run(report.SectionForeign, func(rep *report.Report) error {
-		foreign, ok := scan.Foreign(db, allow.KeepsPackage)
-		if !ok {
-			return fmt.Errorf("no sync database could be read, so foreign packages cannot be told apart")
-		}
-		for _, p := range foreign {
-			rep.Foreign = append(rep.Foreign, report.Foreign{Name: p.Name, Version: p.Version})
-		}
-		return nil
-	})
-	emit(tui.Event{Info: newPackageInfo(cfg, db, g)})
-	wg.Wait()
+	if res == nil {
+		return err
+	}
 	return nil
 }
 
