@@ -193,3 +193,30 @@ func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
 }
+
+// TestCacheMoveRefusedBeforeCopy: when the originals cannot be removed
+// afterwards (here an immutable cache directory, which stops even root),
+// --move refuses before it copies or links anything.
+func TestCacheMoveRefusedBeforeCopy(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for chattr")
+	}
+	r := cacheRoot(t)
+	if out, err := exec.Command("chattr", "+i", r.CacheDir).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", r.CacheDir).Run() })
+	dest := t.TempDir()
+	_, stderr, code := runCacheArgs(t, "--config", r.Config, "cache", "--keep", "1", "--move", dest)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	for _, w := range []string{"nothing was copied", "immutable", r.CacheDir} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
+	}
+	if ents, _ := os.ReadDir(dest); len(ents) != 0 {
+		t.Errorf("%d entries copied or linked into %s before the refusal", len(ents), dest)
+	}
+}

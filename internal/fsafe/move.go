@@ -347,6 +347,9 @@ func CanRemove(d *Dir, name string) error {
 		return err
 	}
 	euid := uint32(os.Geteuid())
+	if attrs(d.fd)&(fsImmutable|fsAppend) != 0 {
+		return &fs.PathError{Op: "remove", Path: path, Err: fmt.Errorf("%w (directory %s is immutable or append-only; see lsattr)", unix.EPERM, d.path)}
+	}
 	if err := retry(func() error {
 		return unix.Faccessat2(d.fd, "", unix.W_OK|unix.X_OK, unix.AT_EACCESS|unix.AT_EMPTY_PATH)
 	}); err != nil {
@@ -360,9 +363,6 @@ func CanRemove(d *Dir, name string) error {
 	if dst.Perm&fs.ModeSticky != 0 && euid != 0 && euid != dst.Uid && euid != st.Uid {
 		return &fs.PathError{Op: "remove", Path: path,
 			Err: fmt.Errorf("%w (directory %s is sticky and the entry belongs to uid %d)", unix.EPERM, d.path, st.Uid)}
-	}
-	if attrs(d.fd)&(fsImmutable|fsAppend) != 0 {
-		return &fs.PathError{Op: "remove", Path: path, Err: fmt.Errorf("%w (directory %s is immutable or append-only; see lsattr)", unix.EPERM, d.path)}
 	}
 	if st.IsRegular() || st.IsDir() {
 		fd, err := unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
