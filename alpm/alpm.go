@@ -7,6 +7,7 @@
 package alpm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	galpm "github.com/Jguer/go-alpm/v2"
 
@@ -283,10 +285,12 @@ func readFiles(path string) ([]string, []pkg.Backup, error) {
 	if err != nil {
 		return nil, nil, unwrap(err)
 	}
-	var files []string
+	// The paths are substrings of the file's text, which is never
+	// written again: one allocation for the text and one for the list.
+	files := make([]string, 0, bytes.Count(data, []byte{'\n'}))
 	var backup []pkg.Backup
 	section := ""
-	text := string(data)
+	text := unsafe.String(unsafe.SliceData(data), len(data))
 	for len(text) > 0 {
 		line := text
 		if i := strings.IndexByte(text, '\n'); i >= 0 {

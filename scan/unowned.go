@@ -180,6 +180,9 @@ func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult,
 type OwnedSet struct {
 	dirs map[string]ownedDir
 	n    int
+	// sizes are the expected sizes of the directories' sets while the set
+	// is built.
+	sizes map[string]int
 }
 
 // ownedDir is the set of owned names in one directory.
@@ -187,7 +190,28 @@ type ownedDir map[string]struct{}
 
 // NewOwnedSet indexes the file lists of db.
 func NewOwnedSet(db *pkg.DB) *OwnedSet {
-	s := &OwnedSet{dirs: make(map[string]ownedDir, 1024)}
+	// Count the names of each directory first (runs of one directory in
+	// the sorted lists, hashed once a run), so that every directory's set
+	// is made at its size: growing thousands of small maps entry by entry
+	// costs more than this pass.
+	sizes := make(map[string]int, 1024)
+	run, runDir := 0, ""
+	for _, p := range db.Packages {
+		for _, f := range p.Files {
+			dir, _ := splitRel(strings.TrimRight(f, "/"))
+			if dir != runDir {
+				if run > 0 {
+					sizes[runDir] += run
+				}
+				run, runDir = 0, dir
+			}
+			run++
+		}
+	}
+	if run > 0 {
+		sizes[runDir] += run
+	}
+	s := &OwnedSet{dirs: make(map[string]ownedDir, len(sizes)), sizes: sizes}
 	var lastDir string
 	var last ownedDir
 	for _, p := range db.Packages {
@@ -208,6 +232,7 @@ func NewOwnedSet(db *pkg.DB) *OwnedSet {
 			}
 		}
 	}
+	s.sizes = nil
 	return s
 }
 
@@ -223,7 +248,7 @@ func (s *OwnedSet) dir(dir string) ownedDir {
 	if d, ok := s.dirs[dir]; ok {
 		return d
 	}
-	d := make(ownedDir, 4)
+	d := make(ownedDir, max(s.sizes[dir], 1))
 	s.dirs[dir] = d
 	if dir != "" {
 		pdir, name := splitRel(dir)

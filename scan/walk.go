@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/progress"
@@ -267,6 +269,18 @@ type walkWorker struct {
 	kids []*walkNode
 }
 
+// lstatAt is lstat(2) of name in the directory open as dirfd.
+func (wk *walkWorker) lstatAt(dirfd int, name []byte, st *unix.Stat_t) error {
+	return fstatatNoFollow(dirfd, name, st)
+}
+
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
 // abs returns the absolute path of rel as a NUL-terminated byte string
 // (reused; valid until the next call).
 func (wk *walkWorker) abs(rel []byte) []byte {
@@ -344,7 +358,7 @@ func (wk *walkWorker) list(n *walkNode) {
 				continue
 			}
 			seen++
-			wk.entry(n, owned, name, typ, &acc)
+			wk.entry(n, fd, owned, name, typ, &acc)
 		}
 	}
 	w.progress.Add(0, 1, seen, acc.size)
@@ -388,8 +402,27 @@ func (w *walker) visit(k devIno) bool {
 }
 
 // entry judges one directory entry of n.
-func (wk *walkWorker) entry(n *walkNode, owned ownedDir, name []byte, dtype uint8, acc *walkAccum) {
+//
+// Most entries are owned files: they cost one lookup of their name and
+// nothing else. Unowned entries are stat'ed relative to the directory's
+// descriptor dirfd, which resolves one name instead of a whole path.
+func (wk *walkWorker) entry(n *walkNode, dirfd int, owned ownedDir, name []byte, dtype uint8, acc *walkAccum) {
 	w := wk.w
+	typ := direntType(dtype)
+	var st *unix.Stat_t
+	if dtype == syscall.DT_UNKNOWN {
+		var s unix.Stat_t
+		if err := wk.lstatAt(dirfd, name, &s); err != nil {
+			w.addErr(sysPath(joinRel(n.rel, string(name)), false), err)
+			acc.mixed = true
+			return
+		}
+		st, typ = &s, modeType(s.Mode)
+	}
+	isDir := typ == TypeDir
+	if !isDir && owned != nil && owned.hasName(name) {
+		return
+	}
 	wk.key = wk.key[:0]
 	if n.rel != "" {
 		wk.key = append(wk.key, n.rel...)
@@ -397,19 +430,6 @@ func (wk *walkWorker) entry(n *walkNode, owned ownedDir, name []byte, dtype uint
 	}
 	wk.key = append(wk.key, name...)
 	key := wk.key
-
-	typ := direntType(dtype)
-	var st *syscall.Stat_t
-	if dtype == syscall.DT_UNKNOWN {
-		var s syscall.Stat_t
-		if err := lstatPath(wk.abs(key), &s); err != nil {
-			w.addErr("/"+string(key), err)
-			acc.mixed = true
-			return
-		}
-		st, typ = &s, modeType(s.Mode)
-	}
-	isDir := typ == TypeDir
 
 	if isDir && (w.excl.has(key, true) || w.mounts.skip[string(key)] != "" || w.lostFound(n, name)) {
 		acc.other()
@@ -447,8 +467,8 @@ func (wk *walkWorker) entry(n *walkNode, owned ownedDir, name []byte, dtype uint
 		return
 	}
 	if st == nil {
-		var s syscall.Stat_t
-		if err := lstatPath(wk.abs(key), &s); err != nil {
+		var s unix.Stat_t
+		if err := wk.lstatAt(dirfd, name, &s); err != nil {
 			w.addErr("/"+rel, err)
 			if !errors.Is(err, syscall.ENOENT) {
 				acc.other()

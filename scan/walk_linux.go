@@ -3,6 +3,8 @@ package scan
 import (
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // openDir opens a NUL-terminated path as a directory without following a
@@ -25,12 +27,12 @@ func openDir(path []byte) (int, error) {
 // atFDCWD is AT_FDCWD; a variable so it converts to uintptr.
 var atFDCWD = -100
 
-// lstat is lstatPath(2) on a NUL-terminated path.
-func lstatPath(path []byte, st *syscall.Stat_t) error {
-	p := string(path[:len(path)-1])
+// fstatatNoFollow is fstatat(2) of name in the directory open as dirfd,
+// without following a symlink.
+func fstatatNoFollow(dirfd int, name []byte, st *unix.Stat_t) error {
 	for {
-		err := syscall.Lstat(p, st)
-		if err != syscall.EINTR {
+		err := unix.Fstatat(dirfd, unsafe.String(unsafe.SliceData(name), len(name)), st, unix.AT_SYMLINK_NOFOLLOW)
+		if err != unix.EINTR {
 			return err
 		}
 	}
