@@ -137,7 +137,56 @@ func newCleanCmd(app *App) *cobra.Command {
 
 	cmd.AddCommand(orphans, unowned, cacheCmd)
 	cmd.AddCommand(newCleanUserdataCmd(app, opts))
+
+	// Shell completion: the names clean orphans accepts, and flag values.
+	orphans.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return removableNames(app, args), cobra.ShellCompDirectiveNoFileComp
+	}
+	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return values, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	_ = orphans.RegisterFlagCompletionFunc("elevate", fixed(clean.Elevators...))
+	_ = orphans.RegisterFlagCompletionFunc("optional", fixed("keep", "ignore"))
+	_ = unowned.RegisterFlagCompletionFunc("no-rule", fixed(append(scan.RuleNames(), "all")...))
+	_ = cacheCmd.RegisterFlagCompletionFunc("ignore", commaList(func() []string { return installedNames(app) }))
 	return cmd
+}
+
+// removableNames are the packages clean orphans accepts (orphans, and
+// explicit packages nothing needs), leaving out those already given;
+// nothing when the database cannot be read (completion stays quiet).
+func removableNames(app *App, given []string) []string {
+	cfg, err := app.configNoWarn()
+	if err != nil {
+		return nil
+	}
+	db, err := loadPackages(cfg, false)
+	if err != nil {
+		return nil
+	}
+	allow, err := app.allowlist()
+	if err != nil {
+		return nil
+	}
+	g := scan.NewGraph(db, scan.Options{HoldPkg: cfg.HoldPkg, Keep: allow.KeepsPackage})
+	skip := map[string]bool{}
+	for _, a := range given {
+		skip[a] = true
+	}
+	var out []string
+	for _, o := range g.Orphans() {
+		if !skip[o.Package.Name] {
+			out = append(out, o.Package.Name)
+		}
+	}
+	for _, p := range g.Unneeded() {
+		if !skip[p.Name] {
+			out = append(out, p.Name)
+		}
+	}
+	return out
 }
 
 // cleanSettings fills the flags of clean orphans and clean unowned that
@@ -193,6 +242,13 @@ func runCleanOrphans(ctx context.Context, app *App, opts *cleanOptions, names []
 		var ref *clean.RefusedError
 		if errors.As(err, &ref) {
 			printRefusals(app, ref)
+			var errs []report.Error
+			for _, r := range ref.Refusals {
+				errs = append(errs, report.Error{Path: r.Name, Error: "refused: " + r.Reason})
+			}
+			if err := writeRefusedJSON(app, opts, "orphans", errs); err != nil {
+				return err
+			}
 			return errors.New("nothing was removed")
 		}
 		return err
@@ -247,14 +303,19 @@ func runCleanUnowned(ctx context.Context, app *App, opts *cleanOptions, paths []
 	}
 	a, dropped := clean.PlanEntries(cfg.RootDir, found, paths)
 	var unknown []string
+	var refused []report.Error
 	for _, d := range dropped {
 		if errors.Is(d.Err, clean.ErrNotFound) {
 			unknown = append(unknown, quote.Quote(d.Name))
+			refused = append(refused, report.Error{Path: d.Name, Error: "refused: " + d.Err.Error()})
 			continue
 		}
 		fmt.Fprintf(app.Stderr, "pactidy: %s: %s; left out\n", quote.Quote(d.Name), quote.Quote(d.Err.Error()))
 	}
 	if len(unknown) > 0 {
+		if err := writeRefusedJSON(app, opts, "unowned", refused); err != nil {
+			return err
+		}
 		return fmt.Errorf("%s: %v; nothing was moved", strings.Join(unknown, ", "), clean.ErrNotFound)
 	}
 	a.Permanent = opts.NoQuarantine
@@ -725,9 +786,30 @@ func resultJSON(res *clean.Result) *cleanResultJSON {
 	return out
 }
 
+// writeRefusedJSON prints, with --json, the document of a plan refused as
+// a whole: action "refused", nothing planned, the reasons in errors.
+func writeRefusedJSON(app *App, opts *cleanOptions, section string, errs []report.Error) error {
+	if !opts.JSON {
+		return nil
+	}
+	report.FillErrorBytes(errs)
+	c := &cleaner{app: app, opts: opts, out: cleanJSON{
+		SchemaVersion: report.SchemaVersion,
+		GeneratedAt:   app.Now().UTC().Format(time.RFC3339),
+		Section:       section,
+		Action:        "refused",
+		Errors:        errs,
+	}}
+	return c.finish()
+}
+
 func (c *cleaner) finish() error {
 	if !c.opts.JSON {
 		return nil
+	}
+	report.FillErrorBytes(c.out.Errors)
+	if c.out.Plan.Cache != nil {
+		c.out.Plan.Cache.FillPathBytes()
 	}
 	b, err := json.Marshal(c.out)
 	if err != nil {

@@ -119,6 +119,18 @@ func TestCleanOrphansAsksOrRefuses(t *testing.T) {
 	if got := names(t, r); !reflect.DeepEqual(got, all) {
 		t.Fatalf("after refusing lib1: %q", got)
 	}
+	out, _, code = cleanRun(t, "", false, append(base, "--yes", "--json", "lib1")...)
+	var refused struct {
+		Action string `json:"action"`
+		Errors []struct {
+			Path  string `json:"path"`
+			Error string `json:"error"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &refused); err != nil || code != exitFailure || refused.Action != "refused" ||
+		len(refused.Errors) != 1 || refused.Errors[0].Path != "lib1" || !strings.Contains(refused.Errors[0].Error, "app -> lib1") {
+		t.Errorf("--json refusal: exit %d, %v\n%s", code, err, out)
+	}
 
 	// "y" on a terminal: one orphan of the cycle, which cascades.
 	out, errs, code = cleanRun(t, "y\n", true, append(base, "oa")...)
@@ -303,5 +315,25 @@ func TestCleanUnowned(t *testing.T) {
 	out, errs, code = cleanRun(t, "", false, append(base, "--yes", "--no-quarantine", "/opt/other")...)
 	if code != 0 || exists("opt/other") || !strings.Contains(out, "deleted for good") {
 		t.Errorf("--no-quarantine: exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+func TestCleanCompletion(t *testing.T) {
+	r := orphanRoot(t)
+	// cobra's hidden __complete command is what the shell scripts call.
+	out, errs, code := cleanRun(t, "", false, "--config", r.Config, "__complete", "clean", "orphans", "oa", "")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	var got []string
+	for _, l := range strings.Split(out, "\n") {
+		if l != "" && !strings.HasPrefix(l, ":") {
+			got = append(got, l)
+		}
+	}
+	// The other orphans and app (explicit, nothing needs it); not lib1
+	// (app needs it) nor oa (given).
+	if want := []string{"ob", "oc", "od", "app"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("completions %q, want %q", got, want)
 	}
 }
