@@ -162,7 +162,7 @@ func removableNames(app *App, given []string) []string {
 	if err != nil {
 		return nil
 	}
-	db, err := loadPackages(cfg, false)
+	db, err := findings.LoadDB(cfg, alpm.LoadOptions{})
 	if err != nil {
 		return nil
 	}
