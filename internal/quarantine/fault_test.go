@@ -189,7 +189,7 @@ func TestFaultInjection(t *testing.T) {
 	const (
 		trials    = 60
 		groups    = 25 // of 8 entries each: 200 entries a trial
-		timeLimit = 100 * time.Second
+		timeLimit = 150 * time.Second
 	)
 	// The root's /opt (the entries and the quarantine on the same file
 	// system) is a tmpfs: SIGKILL loses no page cache, so what is tested
