@@ -190,7 +190,12 @@ func (d *Dir) Open(name string, want Identity) (*os.File, Stat, error) {
 	if err == unix.ELOOP {
 		// The planned file was replaced by a symlink: say what it is now.
 		if st, serr := statx(d.fd, name); serr == nil {
-			return nil, Stat{}, &fs.PathError{Op: "open", Path: path, Err: check(want, st)}
+			if cerr := check(want, st); cerr != nil {
+				err = cerr
+			} else {
+				// Swapped back already: it was a symlink when opened.
+				err = &ChangedError{Want: want, Got: Stat{Type: fs.ModeSymlink}}
+			}
 		}
 	}
 	if err != nil {
