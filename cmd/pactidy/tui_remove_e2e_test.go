@@ -40,11 +40,13 @@ func TestTUIRemove(t *testing.T) {
 	// oldlib (pacman -Rns takes oldlib-data along).
 	tm.send("s", "/", "oldlib", "Enter", "Space")
 	tm.waitText("1 marked")
-	tm.send("/", "Escape", "Tab", "Tab", "Tab")
+	tm.clearFilter()
+	tm.send("Tab", "Tab", "Tab")
 	tm.waitText("/usr/share/olddir/")
 	tm.send("/", "olddir", "Enter", "Space")
 	tm.waitText("2 marked")
-	tm.send("/", "Escape", "/", "keepme", "Enter", "K")
+	tm.clearFilter()
+	tm.send("/", "keepme", "Enter", "K")
 	tm.waitText("Keep forever")
 	tm.send("Enter")
 	tm.waitText("kept forever")
@@ -63,7 +65,7 @@ func TestTUIRemove(t *testing.T) {
 		}
 	}
 	// Back to the rescanned sections, then quit.
-	tm.send("Escape")
+	tm.send("Enter")
 	tm.waitFor("the rescan", func(s string) bool { return strings.Contains(s, "Orphans 2") && !strings.Contains(s, "scanning") })
 	tm.send("q")
 	tm.waitText("pactidy exited with 0")
