@@ -127,6 +127,11 @@ func runOnce(ctx context.Context, c *Command, stdout io.Writer) (Sample, error) 
 	cmd.Stdout = stdout
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	if c.Cold {
+		if err := dropCaches(); err != nil {
+			return Sample{}, fmt.Errorf("error: drop the page cache (needs root): %v", err)
+		}
+	}
 	floor := rssFloor()
 	start := time.Now()
 	err := cmd.Run()
@@ -182,4 +187,11 @@ func procStatusKiB(key string) int64 {
 		fmt.Sscanf(v, "%d", &n)
 	}
 	return n
+}
+
+// dropCaches writes dirty pages back and drops the page cache, dentries
+// and inodes, so that the next command reads everything from the disk.
+func dropCaches() error {
+	syscall.Sync()
+	return os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0)
 }

@@ -23,6 +23,9 @@ type Size struct {
 	// Which comparisons run on it. A size without files on disk only makes
 	// sense for the package analysis.
 	Packages, Unowned, Cache, Report bool
+	// Cold adds the unowned scan against fd with the page cache dropped
+	// before each run (needs root).
+	Cold bool
 	// CacheGrowth are extra cache sizes (file counts) planned with the
 	// same database, each generated into a root of its own, to show how
 	// cache planning grows with the number of files.
@@ -41,7 +44,7 @@ func DefaultSizes() []Size {
 		all(Size{Name: "small", Spec: testroot.GenSpec{Packages: 300, FilesPerPkg: 67, Unowned: 2000,
 			CacheFiles: 2000, DepFraction: 0.6, Seed: 1, WriteFiles: true}}),
 		all(Size{Name: "large", Spec: testroot.GenSpec{Packages: 2000, FilesPerPkg: 150, Unowned: 20000,
-			CacheFiles: 20000, DepFraction: 0.6, Seed: 1, WriteFiles: true}, CacheGrowth: []int{40000, 80000}}),
+			CacheFiles: 20000, DepFraction: 0.6, Seed: 1, WriteFiles: true}, CacheGrowth: []int{40000, 80000}, Cold: true}),
 		// The package analysis at 5,000 packages needs only a database.
 		{Name: "db5k", Packages: true, Spec: testroot.GenSpec{Packages: 5000, FilesPerPkg: 150,
 			DepFraction: 0.6, Seed: 1}},
