@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +71,7 @@ moved into a new quarantine run first. Restoring an entry twice does
 nothing and says so.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runQuarantineRestore(app, &o, args[0], args[1:])
+			return runQuarantineRestore(cmd.Context(), app, &o, args[0], args[1:])
 		},
 	}
 	restore.Flags().BoolVar(&o.force, "force", false, "restore over a path that exists again (the existing file is quarantined first)")
@@ -247,7 +248,7 @@ func typeLetter(t quarantine.Type) string {
 	return "-"
 }
 
-func runQuarantineRestore(app *App, o *quarantineOptions, id string, paths []string) error {
+func runQuarantineRestore(ctx context.Context, app *App, o *quarantineOptions, id string, paths []string) error {
 	if !quarantine.ValidID(id) {
 		return usagef("quarantine restore: %q is not a run ID (pactidy quarantine list shows them)", id)
 	}
@@ -264,7 +265,8 @@ func runQuarantineRestore(app *App, o *quarantineOptions, id string, paths []str
 			paths[i] = strings.TrimRight(p, "/")
 		}
 	}
-	res, err := st.Restore(id, paths, o.force)
+	// An interrupt lets the entry at hand finish and stops.
+	res, err := st.RestoreWith(ctx, id, paths, quarantine.RestoreOptions{Force: o.force})
 	if err != nil {
 		return err
 	}

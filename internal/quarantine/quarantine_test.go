@@ -656,3 +656,41 @@ func TestBindMount(t *testing.T) {
 	}
 	run.Close()
 }
+
+// An interrupt during a restore finishes the entry at hand and stops; a
+// second restore puts back the rest.
+func TestRestoreStop(t *testing.T) {
+	root := newRoot(t)
+	paths := makeEntries(t, root, "/opt/app", 7)
+	before := snapshot(t, root, paths)
+	st, err := Open(DefaultDir(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run, _ := st.Begin(Options{Root: root})
+	run.QuarantineAll(context.Background(), stats(t, root, paths))
+	run.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := st.RestoreWith(ctx, run.ID, nil, RestoreOptions{Progress: func(RestoreResult) { cancel() }})
+	if err != nil || len(res) != len(paths) {
+		t.Fatalf("%v %d", err, len(res))
+	}
+	if res[0].Status != StatusRestored || !exists(root+paths[0]) {
+		t.Errorf("first entry: %+v", res[0])
+	}
+	for i, r := range res[1:] {
+		if r.Status != StatusNotRestored || !errors.Is(r.Err, context.Canceled) || exists(root+paths[i+1]) {
+			t.Errorf("entry after the interrupt: %+v", r)
+		}
+	}
+	if d, _ := st.Show(run.ID); d.State != StatePartlyRestored {
+		t.Errorf("state %s", d.State)
+	}
+	if _, err := st.Restore(run.ID, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if d := diffSnaps(before, snapshot(t, root, paths)); len(d) > 0 {
+		t.Fatalf("after restore:\n%s", strings.Join(d, "\n"))
+	}
+}

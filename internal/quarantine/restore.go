@@ -1,6 +1,7 @@
 package quarantine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -38,6 +39,22 @@ type RestoreResult struct {
 // exists again the entry is refused with ErrExists, unless force: then the
 // existing object is first quarantined into a new run of the store.
 func (s *Store) Restore(id string, paths []string, force bool) ([]RestoreResult, error) {
+	return s.RestoreWith(context.Background(), id, paths, RestoreOptions{Force: force})
+}
+
+// RestoreOptions tune RestoreWith.
+type RestoreOptions struct {
+	// Force restores over a path that exists again (see Restore).
+	Force bool
+	// Progress is called after each entry.
+	Progress func(RestoreResult)
+}
+
+// RestoreWith is Restore that stops between entries when ctx is done (the
+// entry at hand is finished; the others are reported not restored, with
+// ctx's error) and reports each entry to o.Progress.
+func (s *Store) RestoreWith(ctx context.Context, id string, paths []string, o RestoreOptions) ([]RestoreResult, error) {
+	force := o.Force
 	f, err := s.openRun(id)
 	if err != nil {
 		return nil, err
@@ -77,6 +94,11 @@ func (s *Store) Restore(id string, paths []string, force bool) ([]RestoreResult,
 	var out []RestoreResult
 	for _, e := range sel {
 		res := RestoreResult{N: e.N, Path: e.Path, Status: StatusNotRestored}
+		if err := ctx.Err(); err != nil {
+			res.Err = err
+			out = append(out, res)
+			continue
+		}
 		switch e.Phase {
 		case phaseRestored:
 			res.Status = StatusAlreadyRestored
@@ -92,6 +114,9 @@ func (s *Store) Restore(id string, paths []string, force bool) ([]RestoreResult,
 			if res.Err == nil {
 				res.Status = StatusRestored
 			}
+		}
+		if o.Progress != nil {
+			o.Progress(res)
 		}
 		out = append(out, res)
 	}
