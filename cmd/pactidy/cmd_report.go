@@ -26,6 +26,7 @@ type reportOptions struct {
 	why        []string
 	unowned    findings.UnownedOptions
 	watch      watchOptions
+	userdata   userdataOptions
 }
 
 const reportHelp = `Report what can be cleaned up. Nothing is changed and no root privileges
@@ -42,6 +43,9 @@ Sections (all by default; --only selects some, comma-separated):
   pacfiles  .pacnew, .pacsave and .pacorig files with the owning package
   unowned   files no package owns
   cache     old package files a cache prune would remove
+  userdata  never by default: entries of ~/.config, ~/.cache, ~/.local/share,
+            ~/.local/state and home dot-directories no installed program
+            seems to use (a guess from names; --user NAME, --all-users)
 
 Roots that keep packages: explicitly installed packages, HoldPkg from
 pacman.conf and the allowlist. By default optional dependencies of kept
@@ -80,11 +84,12 @@ func newReportCmd(app *App) *cobra.Command {
 	f.BoolVar(&opts.prometheus, "prometheus", false, "print gauges for the node_exporter textfile collector")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print nothing when nothing was found (text output only)")
 	f.BoolVar(&opts.exitCode, "exit-code", false, "exit with status 3 when something was found")
-	f.StringSliceVar(&opts.only, "only", nil, "report only these `sections` ("+strings.Join(report.AllSections, ",")+")")
+	f.StringSliceVar(&opts.only, "only", nil, "report only these `sections` ("+strings.Join(report.KnownSections, ",")+"; userdata only when named)")
 	f.StringVar(&opts.optional, "optional", "keep", "optional dependencies of kept packages: keep or ignore")
 	f.StringArrayVar(&opts.why, "why", nil, "explain why `package` is installed (repeatable), instead of the report")
 	addUnownedFlags(f, &opts.unowned)
 	addWatchFlags(f, &opts.watch)
+	addUserdataFlags(f, &opts.userdata)
 	return cmd
 }
 
@@ -118,16 +123,16 @@ func (o *reportOptions) check() ([]string, scan.OptionalMode, error) {
 	for _, s := range o.only {
 		s = strings.TrimSpace(s)
 		known := false
-		for _, k := range report.AllSections {
+		for _, k := range report.KnownSections {
 			known = known || k == s
 		}
 		if !known {
-			return nil, 0, usagef("unknown section %q in --only: want some of %s", s, strings.Join(report.AllSections, ","))
+			return nil, 0, usagef("unknown section %q in --only: want some of %s", s, strings.Join(report.KnownSections, ","))
 		}
 		want[s] = true
 	}
 	var sections []string
-	for _, k := range report.AllSections {
+	for _, k := range report.KnownSections {
 		if want[k] {
 			sections = append(sections, k)
 		}
@@ -169,6 +174,16 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 	}
 	if len(opts.why) > 0 {
 		return printWhy(app, opts, fo)
+	}
+	if slices.Contains(sections, report.SectionUserdata) {
+		if fo.Homes, err = app.homes(cfg, opts.userdata); err != nil {
+			return err
+		}
+		if fo.UserKeep, err = userKeep(cfg.RootDir, allow, fo.Homes); err != nil {
+			return err
+		}
+	} else if opts.userdata.User != "" || opts.userdata.AllUsers {
+		return usagef("--user and --all-users choose the homes of the userdata section: add --only userdata")
 	}
 	if slices.Contains(sections, report.SectionUnowned) {
 		if err := app.skipQuarantine(&fo.Unowned); err != nil {

@@ -93,6 +93,11 @@ type Options struct {
 	ProgressInterval time.Duration
 	// Sequential runs the sections one after another, in report order.
 	Sequential bool
+	// Homes are the homes the userdata section looks through.
+	Homes []scan.Home
+	// UserKeep reports user data the allowlists keep (the system's and the
+	// user's own); nil keeps nothing.
+	UserKeep func(user, path string) bool
 	// KeepGoing lets the other sections finish when one fails; Run then
 	// returns the Result without the failed sections, and the error.
 	// Otherwise the first failure cancels the rest.
@@ -189,6 +194,9 @@ type Result struct {
 	// Unowned is the unowned scan as the scanner returned it (with the
 	// mount points it skipped).
 	Unowned *scan.UnownedResult
+	// Userdata are the user data entries with no installed owner, with
+	// what they were when scanned (for the removal engine).
+	Userdata []scan.UserEntry
 	// Elapsed is each section's wall time, by section (SectionDatabase
 	// included).
 	Elapsed map[string]time.Duration
@@ -228,12 +236,12 @@ func order(sections []string) ([]string, error) {
 		return slices.Clone(report.AllSections), nil
 	}
 	for _, s := range sections {
-		if !slices.Contains(report.AllSections, s) {
+		if !slices.Contains(report.KnownSections, s) {
 			return nil, fmt.Errorf("unknown section %q", s)
 		}
 	}
 	var out []string
-	for _, s := range report.AllSections {
+	for _, s := range report.KnownSections {
 		if slices.Contains(sections, s) {
 			out = append(out, s)
 		}
@@ -397,7 +405,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 // load reads the database (file lists only when a section looks at files)
 // and builds the dependency graph when a section needs it.
 func (r *run) load(st *section) error {
-	files := r.wants(report.SectionMissing) || r.wants(report.SectionPacfiles) || r.wants(report.SectionUnowned)
+	files := r.wants(report.SectionMissing) || r.wants(report.SectionPacfiles) || r.wants(report.SectionUnowned) || r.wants(report.SectionUserdata)
 	var db *pkg.DB
 	var err error
 	if len(r.sections) == 1 && r.sections[0] == report.SectionCache {
@@ -493,6 +501,18 @@ func (r *run) compute(ctx context.Context, name string, st *section, part *repor
 	case report.SectionCache:
 		plan := r.cachePlan(<-cacheListed, part)
 		return Result{CachePlan: plan}, nil
+	case report.SectionUserdata:
+		found, matched, errs := scan.UserData(ctx, scan.UserDataOptions{Root: r.cfg.RootDir, Homes: r.opts.Homes, DB: r.db, Keep: r.opts.UserKeep})
+		for _, e := range found {
+			part.Userdata = append(part.Userdata, userData(e))
+		}
+		if r.opts.Unowned.ShowHidden {
+			for _, e := range matched {
+				part.Userdata = append(part.Userdata, userData(e))
+			}
+		}
+		addPathErrors(errs)
+		return Result{Userdata: found}, nil
 	}
 	return Result{}, fmt.Errorf("unknown section %q", name)
 }
@@ -553,6 +573,9 @@ func (r *run) assemble(ctx context.Context) (*Result, error) {
 		case report.SectionCache:
 			rep.Cache = cloneCache(p.Cache)
 			res.CachePlan = st.res.CachePlan
+		case report.SectionUserdata:
+			rep.Userdata = slices.Clone(p.Userdata)
+			res.Userdata = st.res.Userdata
 		}
 		rep.Errors = append(rep.Errors, p.Errors...)
 	}
@@ -657,5 +680,13 @@ func (r *run) ticker() (stop func()) {
 			close(quit)
 			<-stopped
 		})
+	}
+}
+
+func userData(e scan.UserEntry) report.UserData {
+	return report.UserData{
+		User: e.User, Path: e.Path, Kind: e.Kind, Type: e.Type, Size: e.Size, Entries: e.Entries,
+		MTime: e.MTime.UTC(), SafeToDrop: e.SafeToDrop(), MatchedBy: e.MatchedBy, Checked: e.Checked,
+		Incomplete: e.Incomplete, PathBytes: report.RawPath(e.Path),
 	}
 }

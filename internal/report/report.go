@@ -25,6 +25,10 @@ const (
 // AllSections in report order.
 var AllSections = []string{SectionOrphans, SectionUnneeded, SectionForeign, SectionMissing, SectionPacfiles, SectionUnowned, SectionCache}
 
+// KnownSections are every section --only accepts, in report order: the
+// default ones and those computed only when asked for (userdata).
+var KnownSections = []string{SectionOrphans, SectionUnneeded, SectionForeign, SectionMissing, SectionPacfiles, SectionUnowned, SectionCache, SectionUserdata}
+
 // Report is everything one run found.
 type Report struct {
 	SchemaVersion int    `json:"schema_version"`

@@ -18,7 +18,7 @@ func (p *textPrinter) Print(w io.Writer, rep *Report) error {
 	s := p.styles
 	tw := &errWriter{w: w}
 	tw.printf("%s %s, %d packages installed\n", s.Header("pactidy report for"), QuotePath(rep.Root), rep.Installed)
-	for _, sec := range append(AllSections, SectionUserdata) {
+	for _, sec := range KnownSections {
 		if !rep.Has(sec) {
 			continue
 		}

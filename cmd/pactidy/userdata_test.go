@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/pactidy/pactidy/internal/report"
+	"github.com/pactidy/pactidy/internal/testroot"
+)
+
+// userdataRoot is a root built by pacman with a home for nobody holding
+// data of an installed program and of one that is gone, reachable by
+// nobody as on a real system.
+func userdataRoot(t *testing.T) *testroot.Root {
+	t.Helper()
+	r := testroot.New(t)
+	r.Install(t, testroot.Pkg{Name: "keepme", Version: "1-1", Files: map[string]string{"usr/bin/keepme": "x"}})
+	for d := r.Dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustWriteFile(t, r.Path("/etc/passwd"), "root:x:0:0::/root:/bin/bash\nnobody:x:65534:65534::/home/nobody:/bin/sh\n")
+	home := r.Path("/home/nobody")
+	mustWriteFile(t, filepath.Join(home, ".config/gone/settings"), "leftover")
+	mustWriteFile(t, filepath.Join(home, ".config/keepme/x"), "in use")
+	mustWriteFile(t, filepath.Join(home, ".cache/gone-cache/blob"), strings.Repeat("b", 3000))
+	err := filepath.Walk(home, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, 65534, 65534)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustWriteFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publicBinary is the pactidy binary where every user can run it.
+func publicBinary(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pactidy-public-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.Open(pactidyBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	bin := filepath.Join(dir, "pactidy")
+	out, err := os.OpenFile(bin, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func runBin(t *testing.T, sysconf, bin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "PACTIDY_SYSCONFDIR="+sysconf)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// TestUserdataReportAndClean: the userdata section lists the data of the
+// program that is gone, not of the installed one; clean userdata run by
+// root moves it as the home's owner into the home's own quarantine, from
+// where the owner restores it.
+func TestUserdataReportAndClean(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: the move runs as the home's owner")
+	}
+	bin := publicBinary(t)
+	r := userdataRoot(t)
+	sysconf, err := os.MkdirTemp("", "pactidy-sysconf-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sysconf) })
+	os.Chmod(sysconf, 0o755)
+
+	out, stderr, code := runBin(t, sysconf, bin, "--config", r.Config, "report", "--only", "userdata", "--user", "nobody", "--json", "--show-hidden")
+	if code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := map[string]report.UserData{}
+	for _, u := range rep.Userdata {
+		got[u.Path] = u
+	}
+	if u := got["/home/nobody/.config/gone"]; u.MatchedBy != "" || u.Kind != "config" || u.User != "nobody" || u.SafeToDrop {
+		t.Errorf(".config/gone: %+v", u)
+	}
+	if u := got["/home/nobody/.cache/gone-cache"]; u.Size != 3000 || !u.SafeToDrop || u.Kind != "cache" {
+		t.Errorf(".cache/gone-cache: %+v", u)
+	}
+	if u := got["/home/nobody/.config/keepme"]; u.MatchedBy != "package keepme" {
+		t.Errorf(".config/keepme with --show-hidden: %+v", u)
+	}
+
+	// No terminal and no --yes: refused, nothing moved.
+	_, _, code = runBin(t, sysconf, bin, "--config", r.Config, "clean", "userdata", "--user", "nobody")
+	if code != 2 {
+		t.Errorf("without a terminal and --yes: exit %d, want 2", code)
+	}
+	out, stderr, code = runBin(t, sysconf, bin, "--config", r.Config, "clean", "userdata", "--user", "nobody", "--yes")
+	if code != 0 {
+		t.Fatalf("clean userdata: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, p := range []string{".config/gone", ".cache/gone-cache"} {
+		if _, err := os.Lstat(r.Path("/home/nobody/" + p)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still in place: %v", p, err)
+		}
+	}
+	if _, err := os.Lstat(r.Path("/home/nobody/.config/keepme/x")); err != nil {
+		t.Errorf("the data of the installed program was touched: %v", err)
+	}
+	store := r.Path("/home/nobody/.local/share/pactidy/quarantine")
+	fi, err := os.Stat(store)
+	if err != nil {
+		t.Fatalf("the home's quarantine: %v\n%s", err, out)
+	}
+	if fi.Sys().(*syscall.Stat_t).Uid != 65534 {
+		t.Errorf("the quarantine in the home belongs to uid %d, want its owner", fi.Sys().(*syscall.Stat_t).Uid)
+	}
+	m := regexp.MustCompile(`pactidy quarantine restore --quarantine-dir \S+ (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no restore hint in:\n%s", out)
+	}
+	// The owner puts it back.
+	cmd := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+		bin, "quarantine", "restore", "--quarantine-dir", store, m[1])
+	cmd.Env = append(os.Environ(), "PACTIDY_SYSCONFDIR="+sysconf)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("restore as the owner: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(r.Path("/home/nobody/.config/gone/settings"))
+	if err != nil || string(b) != "leftover" {
+		t.Errorf("restored settings: %q %v", b, err)
+	}
+}
