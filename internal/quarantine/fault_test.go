@@ -47,6 +47,7 @@ type job struct {
 	UID      uint32
 	// ExpectErr: every entry must fail (and stay in place).
 	ExpectErr bool
+	Delete    bool
 }
 
 func TestMain(m *testing.M) {
@@ -88,7 +89,7 @@ func helper(file string) int {
 	switch j.Op {
 	case "quarantine":
 		owned := scan.OwnedSetOf(j.Owned)
-		run, err := st.Begin(Options{Root: j.Root, Owned: func(p string) bool { return owned.Has(strings.Trim(p, "/")) }})
+		run, err := st.Begin(Options{Root: j.Root, Delete: j.Delete, Owned: func(p string) bool { return owned.Has(strings.Trim(p, "/")) }})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -217,7 +218,7 @@ func TestFaultInjection(t *testing.T) {
 	// How many steps a whole run takes, to pick kill points among them.
 	est, dur := calibrate(t, r.Dir, owned, same, otherFS, groups)
 	t.Logf("steps of a whole run: %v; durations: %v", est, dur)
-	done, kills, restoreKills := 0, 0, 0
+	done, kills, restoreKills, deletes := 0, 0, 0, 0
 	for k := 0; k < trials; k++ {
 		if time.Since(start) > timeLimit {
 			t.Logf("time limit reached")
@@ -243,7 +244,10 @@ func TestFaultInjection(t *testing.T) {
 		}
 		var killed bool
 		var runID string
-		restoreTrial := k%4 == 3
+		// Every sixth trial deletes for good (--no-quarantine).
+		deleteTrial := k%6 == 5
+		j.Delete = deleteTrial
+		restoreTrial := k%4 == 3 && !deleteTrial
 		if restoreTrial {
 			// Quarantine everything, then kill the restore.
 			_, _, runID = runHelper(t, t.TempDir(), j, 0)
@@ -279,6 +283,9 @@ func TestFaultInjection(t *testing.T) {
 			if run.State == StateInterrupted || run.State == StateRunning {
 				t.Fatalf("trial %d: run %s is %s after recovery", k, run.ID, run.State)
 			}
+			if deleteTrial {
+				continue
+			}
 			res, err := st.Restore(run.ID, nil, false)
 			if err != nil {
 				t.Fatalf("trial %d: restore %s: %v", k, run.ID, err)
@@ -289,7 +296,9 @@ func TestFaultInjection(t *testing.T) {
 				}
 			}
 		}
-		if d := diffSnaps(before, snapshot(t, r.Dir, paths)); len(d) > 0 {
+		if deleteTrial {
+			deletes++
+		} else if d := diffSnaps(before, snapshot(t, r.Dir, paths)); len(d) > 0 {
 			t.Fatalf("trial %d (%s, killed %v): after restore:\n%s", k, key, killed, strings.Join(d[:min(len(d), 20)], "\n"))
 		}
 		for _, run := range runs {
@@ -303,8 +312,8 @@ func TestFaultInjection(t *testing.T) {
 		}
 		done++
 	}
-	t.Logf("%d trials (%d entries each) in %v: %d killed (%d of them while restoring)",
-		done, groups*8, time.Since(start).Round(time.Millisecond), kills, restoreKills)
+	t.Logf("%d trials (%d entries each) in %v: %d killed (%d of them while restoring); %d deleted for good",
+		done, groups*8, time.Since(start).Round(time.Millisecond), kills, restoreKills, deletes)
 	if done < 50 && time.Since(start) <= timeLimit {
 		t.Fatalf("only %d trials", done)
 	}
@@ -355,7 +364,8 @@ func calibrate(t *testing.T, root string, owned []string, same, other string, gr
 
 // checkInvariant: every entry is either in place and unchanged, or in
 // exactly one run of the store with manifest lines that describe it as it
-// was; never both, never neither. No temporary names are left over.
+// was (quarantined with its data, or recorded as deleted for good); never
+// both, never neither. No temporary names are left over.
 func checkInvariant(t *testing.T, k int, root string, st *Store, paths []string, before map[string]snap) {
 	t.Helper()
 	runs, err := st.List()
@@ -369,13 +379,13 @@ func checkInvariant(t *testing.T, k int, root string, st *Store, paths []string,
 			t.Fatal(err)
 		}
 		for _, it := range d.Items {
-			if it.Status != phaseIn {
+			if it.Status != phaseIn && it.Status != phaseDeleted {
 				continue
 			}
 			if _, dup := inQ[it.Path]; dup {
 				t.Fatalf("trial %d: %q is in the quarantine twice", k, it.Path)
 			}
-			if !exists(filepath.Join(st.Dir, r.ID, "data", fmt.Sprint(it.N))) {
+			if it.Status == phaseIn && !exists(filepath.Join(st.Dir, r.ID, "data", fmt.Sprint(it.N))) {
 				t.Fatalf("trial %d: %q has manifest lines but no data", k, it.Path)
 			}
 			inQ[it.Path] = it.Objects
