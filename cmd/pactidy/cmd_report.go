@@ -172,6 +172,9 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 		Unowned: opts.unowned, Getenv: app.Getenv, Now: app.Now,
 		ProgressInterval: -1,
 	}
+	if fo.Cache, err = app.cachePolicy(); err != nil {
+		return err
+	}
 	if len(opts.why) > 0 {
 		return printWhy(app, opts, fo)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pactidy/pactidy/cache"
 	"github.com/pactidy/pactidy/internal/quote"
 	"github.com/pactidy/pactidy/internal/settings"
 )
@@ -90,6 +91,18 @@ func (app *App) cacheSettings(cmd *cobra.Command, o *cacheOptions) error {
 		o.KeepUninstalled = s.KeepUninstalled
 	}
 	return nil
+}
+
+// cachePolicy is the policy of the report's cache section: the default
+// with the settings' keep counts.
+func (app *App) cachePolicy() (*cache.Options, error) {
+	s, err := app.settings()
+	if err != nil {
+		return nil, err
+	}
+	o := cache.DefaultOptions()
+	o.Keep, o.KeepUninstalled = s.Keep, s.KeepUninstalled
+	return &o, nil
 }
 
 type settingsOptions struct {

@@ -171,6 +171,18 @@ func TestCacheUsesSettings(t *testing.T) {
 	if got := len(decodeCache(t, out).Cache.Candidates); got != flags {
 		t.Errorf("no settings: %d candidates, want the defaults' %d (--keep 3)", got, flags)
 	}
+	// The report's cache section is the same plan.
+	out, stderr, code = run(t, env, "--config", r.Config, "report", "--only", "cache", "--json", "--no-state")
+	if code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	var rep struct{ Cache struct{ Candidates []any } }
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(rep.Cache.Candidates); got != fromSettings {
+		t.Errorf("report cache section: %d candidates, want the settings' %d", got, fromSettings)
+	}
 }
 
 // squeeze turns runs of spaces (tabwriter's padding) into one.
