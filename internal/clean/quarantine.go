@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pactidy/pactidy/alpm"
+	"github.com/pactidy/pactidy/cache"
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/quarantine"
 	"github.com/pactidy/pactidy/scan"
@@ -138,14 +139,26 @@ type QuarantineResult struct {
 }
 
 // quarantine carries out a QuarantineEntries action, one entry after the
-// other; an interrupt stops between entries. Ownership is checked against
-// the database as it is now, read again for this.
-func (r *runner) quarantine(ctx context.Context, i int, a *QuarantineEntries, ar *ActionResult) error {
+// other, under pacman's lock; an interrupt stops between entries.
+// Ownership is checked against the database as it is now, read again for
+// this.
+func (r *runner) quarantine(ctx context.Context, i int, a *QuarantineEntries, ar *ActionResult) (rerr error) {
 	cfg := r.plan.Config
 	fail := func(err error) error {
 		r.skipAll(i, ar, a, err)
 		return err
 	}
+	// Holding pacman's lock keeps a package from being installed over an
+	// entry while entries move: what the database says now stays true.
+	unlock, err := cache.Lock(cfg.DBPath)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		if uerr := unlock(); uerr != nil && rerr == nil {
+			rerr = fmt.Errorf("release pacman's lock: %w", uerr)
+		}
+	}()
 	owned, err := ownedNow(cfg)
 	if err != nil {
 		return fail(err)

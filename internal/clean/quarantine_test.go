@@ -105,9 +105,20 @@ func TestQuarantineEntries(t *testing.T) {
 	}
 
 	var events []Event
-	res, err := Run(context.Background(), &Plan{Config: cfg, Actions: []Action{a}}, Options{Allow: allow}, func(e Event) { events = append(events, e) })
+	lock := filepath.Join(r.DBPath, "db.lck")
+	locked := 0
+	res, err := Run(context.Background(), &Plan{Config: cfg, Actions: []Action{a}}, Options{Allow: allow}, func(e Event) {
+		events = append(events, e)
+		if _, err := os.Lstat(lock); e.Kind == ItemStarted && err == nil {
+			locked++
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// pacman's lock was held while entries moved, and released after.
+	if _, err := os.Lstat(lock); locked != len(paths) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock held for %d of %d entries; after the run: %v", locked, len(paths), err)
 	}
 	ar := res.Actions[0]
 	status := map[string]string{}
