@@ -212,8 +212,9 @@ func TestUnownedIncompleteText(t *testing.T) {
 // it): format, HELP and TYPE lines, naming conventions.
 func TestPrometheusLabelsAndPromtool(t *testing.T) {
 	rep := sampleReport()
-	rep.Sections = AllSections
+	rep.Sections = KnownSections
 	rep.Unowned = []Unowned{{Path: "/opt/x", Size: 5}}
+	rep.Userdata = []UserData{{User: "a", Path: "/home/a/.config/gone", Size: 11}, {User: "a", Path: "/home/a/.ssh", Size: 99, MatchedBy: "shared location"}}
 	rep.Cache = &Cache{ReclaimBytes: 7}
 	rep.Elapsed = map[string]time.Duration{SectionOrphans: 150 * time.Millisecond, SectionUnowned: 2500 * time.Millisecond, "database": time.Second}
 	rep.NewCounts = map[string]int{SectionOrphans: 1, SectionUnowned: 0, SectionCache: 3}
@@ -231,6 +232,8 @@ func TestPrometheusLabelsAndPromtool(t *testing.T) {
 			"pactidy_new{section=\"unowned\"} 0\n" +
 			"pactidy_new{section=\"cache\"} 3\n",
 		"pactidy_last_success_timestamp_seconds 1767319445\n",
+		"pactidy_userdata 1\n",
+		"pactidy_userdata_bytes 11\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks\n%s\nin:\n%s", want, out)

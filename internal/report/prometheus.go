@@ -64,6 +64,17 @@ func (prometheusPrinter) Print(w io.Writer, rep *Report) error {
 		}
 		gs = append(gs, gauge{name: "pactidy_cache_reclaim_bytes", help: "Bytes a cache prune with the default policy would free.", value: reclaim})
 	}
+	if rep.Has(SectionUserdata) {
+		var bytes int64
+		for _, u := range rep.Userdata {
+			if u.MatchedBy == "" {
+				bytes += u.Size
+			}
+		}
+		gs = append(gs,
+			gauge{name: "pactidy_userdata", help: "Entries of the homes looked through that no installed program seems to use.", value: int64(rep.UserdataShown())},
+			gauge{name: "pactidy_userdata_bytes", help: "Size of those entries in bytes.", value: bytes})
+	}
 	gs = append(gs,
 		gauge{name: "pactidy_errors", help: "Paths or database entries that could not be read.", value: int64(len(rep.Errors))},
 		gauge{name: "pactidy_last_run_timestamp_seconds", help: "When the report was made, in seconds since the epoch.", value: rep.GeneratedAt.Unix()},
