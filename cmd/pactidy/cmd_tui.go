@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -34,8 +33,11 @@ what is marked with d after reading the summary. Press ? for the keys.
 pactidy without a command opens this review on a terminal, and prints the
 report otherwise.`
 
-// stdinIsTerminal tells whether keys can be read; tests replace it.
-var stdinIsTerminal = func() bool { return isTerminal(os.Stdin) }
+// interactive tells whether the review can run: keys come from a
+// terminal and the screen is one.
+func (app *App) interactive() bool {
+	return app.IsTerminal() && app.StdinIsTerminal != nil && app.StdinIsTerminal()
+}
 
 func newTUICmd(app *App) *cobra.Command {
 	opts := &tuiOptions{}
@@ -76,7 +78,7 @@ func addTUIFlags(cmd *cobra.Command, opts *tuiOptions) {
 func runTUI(ctx context.Context, app *App, opts *tuiOptions) error {
 	switch opts.exitAfter {
 	case "":
-		if !app.IsTerminal() || !stdinIsTerminal() {
+		if !app.interactive() {
 			return usagef("pactidy tui needs a terminal; use pactidy report to print the findings")
 		}
 	case "first-frame", "last-section":

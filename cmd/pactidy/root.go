@@ -142,7 +142,7 @@ owns, and old package versions in the pacman cache.
 		if err := app.reportSettings(cmd, opts); err != nil {
 			return err
 		}
-		if app.IsTerminal() && stdinIsTerminal() {
+		if app.interactive() {
 			return runTUI(cmd.Context(), app, &tuiOptions{optional: opts.optional, unowned: opts.unowned})
 		}
 		return runReport(cmd.Context(), app, opts)
