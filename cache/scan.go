@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -116,7 +117,7 @@ func (l *Listing) scanDir(dir string, opened []fsafe.Identity) ([]fsafe.Identity
 	if err != nil {
 		return opened, fmt.Errorf("read cache directory %s: %w", dir, unwrapPath(err))
 	}
-	var cand []string
+	cand := make([]string, 0, len(names))
 	for _, name := range names {
 		if interesting(name) {
 			cand = append(cand, name)
@@ -151,6 +152,8 @@ func (l *Listing) scanDir(dir string, opened []fsafe.Identity) ([]fsafe.Identity
 	}
 	wg.Wait()
 	l.progress.Add(0, 1, 0, 0)
+	// An entry is large: grow the list once, not entry by entry.
+	l.Entries = slices.Grow(l.Entries, len(cand))
 	for i := range cand {
 		switch {
 		case errs[i] == errSkip || errors.Is(errs[i], fs.ErrNotExist):
