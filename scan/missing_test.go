@@ -3,6 +3,8 @@ package scan
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"syscall"
 	"testing"
@@ -61,6 +63,36 @@ func TestPacfileKind(t *testing.T) {
 		kind, orig, ok := pacfileKind(tt.name)
 		if kind != tt.kind || orig != tt.orig || ok != (tt.kind != "") {
 			t.Errorf("pacfileKind(%q) = %q, %q, %v", tt.name, kind, orig, ok)
+		}
+	}
+}
+
+// The check relative to a directory handle answers as lstat on the whole
+// path does: through symlinked directories, a missing directory, a file
+// where a directory should be, a dangling symlink, the root itself.
+func TestDirStatIsLstat(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"a/b", "real"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"a/b/file", "a/plain", "real/x"} {
+		if err := os.WriteFile(filepath.Join(root, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Symlink("real", filepath.Join(root, "link"))
+	os.Symlink("nowhere", filepath.Join(root, "a/dangling"))
+	os.Symlink("loop", filepath.Join(root, "loop"))
+	rels := []string{"a", "a/b", "a/b/file", "a/plain", "a/plain/under", "a/nodir/x", "a/dangling", "a/dangling/x",
+		"link", "link/x", "link/y", "real/x", "loop/x", "top-missing", "a/b/file/deeper"}
+	at := dirStat{fd: -1}
+	defer at.close()
+	for _, rel := range rels {
+		want := lstat(filepath.Join(root, rel))
+		if got := at.lstat(root+"/", rel); got != want {
+			t.Errorf("%s: %v, lstat says %v", rel, got, want)
 		}
 	}
 }
