@@ -85,8 +85,7 @@ func (e *RefusedError) Error() string {
 // names is empty. Only orphans may be named, and explicit packages that
 // nothing needs (the unneeded section); any other name is refused with the
 // reason and the chain that keeps it. A removal that would take along a
-// package that HoldPkg or the allowlist keeps is refused too. db is the
-// database g was made from.
+// package that HoldPkg or the allowlist keeps is refused too.
 func PlanPackages(g *scan.Graph, names []string) (*RemovePackages, error) {
 	if len(names) == 0 {
 		for _, o := range g.Orphans() {
