@@ -337,3 +337,23 @@ func TestCleanCompletion(t *testing.T) {
 		t.Errorf("completions %q, want %q", got, want)
 	}
 }
+
+func TestCleanOrphansPacmanFails(t *testing.T) {
+	r := orphanRoot(t)
+	// A hook that makes pacman refuse the transaction.
+	hook := "[Trigger]\nOperation = Remove\nType = Package\nTarget = oc\n\n" +
+		"[Action]\nDescription = Refusing to remove oc\nWhen = PreTransaction\nExec = /nonexistent/refuse\nAbortOnFail\n"
+	if err := os.WriteFile(filepath.Join(r.HookDir, "refuse.hook"), []byte(hook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := cleanRun(t, "", false, "--config", r.Config, "clean", "orphans", "--yes", "oc")
+	if code != 1 || !strings.Contains(errs, "pacman failed with exit status 1") || !strings.Contains(out+errs, "Refusing to remove oc") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, "0 packages removed") || !strings.Contains(out, "Still installed: oc od") {
+		t.Errorf("summary:\n%s", out)
+	}
+	if got := names(t, r); len(got) != 6 {
+		t.Errorf("installed after pacman failed: %q", got)
+	}
+}
