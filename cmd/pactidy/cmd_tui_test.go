@@ -96,6 +96,12 @@ func TestTUISourceSections(t *testing.T) {
 	if !ok || strings.Join(p.RequiredBy, ",") != "gtk3" || p.Why.Reason != "required" || len(p.Why.Chain) != 3 || p.InstallDate.IsZero() {
 		t.Errorf("cairo: %+v", p)
 	}
+	if f, ok := info.Package("firefox"); !ok || strings.Join(f.Removes, " ") != "firefox cairo gtk3" || f.FreedBytes != f.InstalledSize+2000 {
+		t.Errorf("firefox (-Rns takes gtk3 and cairo along): %v, %d bytes", f.Removes, f.FreedBytes)
+	}
+	if g, _ := info.Package("gtk3"); len(g.Removes) != 0 {
+		t.Errorf("gtk3 is needed by firefox, yet -Rns would remove %v", g.Removes)
+	}
 	if o := info.Origin("/usr/share/gtk3/themes/"); o != "gtk3" {
 		t.Errorf("origin of /usr/share/gtk3/themes/: %q", o)
 	}

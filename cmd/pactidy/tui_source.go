@@ -156,6 +156,16 @@ func (pi *packageInfo) Package(name string) (tui.PackageInfo, bool) {
 		for _, l := range w.Chain {
 			out.Why.Chain = append(out.Why.Chain, report.WhyLink{Name: l.Name, Optional: l.Optional})
 		}
+		// What pacman -Rns takes along, for a package nothing installed
+		// needs (an explicit leaf or an orphan); -Rns refuses the others.
+		if (w.Kind == scan.WhyExplicit && len(out.RequiredBy) == 0) || w.Kind == scan.WhyOrphan {
+			if rem, err := pi.g.RemovalOf([]string{name}); err == nil && !rem.Cascade {
+				for _, q := range append(append([]*pkg.Package{}, rem.Targets...), rem.Others...) {
+					out.Removes = append(out.Removes, q.Name)
+				}
+				out.FreedBytes = rem.Bytes
+			}
+		}
 	}
 	return out, true
 }
