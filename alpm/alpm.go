@@ -10,17 +10,21 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	galpm "github.com/Jguer/go-alpm/v2"
 
 	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/ioerr"
 	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/progress"
 )
@@ -49,6 +53,12 @@ func Open(cfg *conf.Config) (*Handle, error) {
 	}
 	h, err := galpm.Initialize(cfg.RootDir, cfg.DBPath)
 	if err != nil {
+		// libalpm takes a version file it cannot open for one of another
+		// version; say so when the file is right.
+		version := filepath.Join(cfg.DBPath, "local", "ALPM_DB_VERSION")
+		if b, rerr := os.ReadFile(version); rerr == nil && strings.TrimSpace(string(b)) == localDBVersion {
+			return nil, fmt.Errorf("libalpm on root %s, database %s: %w, although %s says %s: libalpm could not read it (too few file descriptors or too little memory?)", cfg.RootDir, cfg.DBPath, err, version, localDBVersion)
+		}
 		return nil, fmt.Errorf("libalpm on root %s, database %s: %w", cfg.RootDir, cfg.DBPath, err)
 	}
 	// No log callback: go-alpm hands libalpm a pointer to a Go closure,
@@ -67,6 +77,10 @@ func Open(cfg *conf.Config) (*Handle, error) {
 	}
 	return a, nil
 }
+
+// localDBVersion is the local database format of every libalpm pactidy
+// supports (pacman 4.2 and newer).
+const localDBVersion = "9"
 
 // Close releases libalpm.
 func (a *Handle) Close() error {
@@ -109,12 +123,23 @@ type LoadOptions struct {
 }
 
 // LoadWith is Load reading only what o asks for.
+//
+// libalpm answers a failed read with silence: a local database directory
+// it cannot open (out of file descriptors, say) is an empty database, and
+// a desc it cannot open leaves the package without dependencies, reason or
+// architecture. So the directory is listed here first and what libalpm
+// returns is checked against it; any read that fails for another reason
+// than "no such file" is an error of the whole load, never a package less.
 func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
+	localDir := filepath.Join(a.dbPath, "local")
+	names, err := listLocal(localDir)
+	if err != nil {
+		return nil, err
+	}
 	local, err := a.h.LocalDB()
 	if err != nil {
 		return nil, fmt.Errorf("local database %s: %w", a.dbPath, err)
 	}
-	localDir := filepath.Join(a.dbPath, "local")
 	type listing struct {
 		entries []localEntry
 		err     error
@@ -125,30 +150,47 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 			listed <- listing{}
 			return
 		}
-		e, err := readLocalDir(localDir, o.Files, !o.NoEntryCheck)
+		e, err := readLocalDir(localDir, names, o.Files, !o.NoEntryCheck)
 		listed <- listing{e, err}
 	}()
 	var syncNames map[string]bool
 	var syncDBs []string
 	var errs []pkg.EntryError
 	if !o.NoSync {
-		syncNames, syncDBs, errs = a.syncNames()
+		var err error
+		if syncNames, syncDBs, errs, err = a.syncNames(); err != nil {
+			<-listed
+			return nil, err
+		}
 	}
 	var pkgs []*pkg.Package
 	loaded := map[string]bool{}
+	loadedNames := map[string]bool{}
 	err = local.PkgCache().ForEach(func(ip galpm.IPackage) error {
 		p := convert(ip)
 		p.InSync = syncNames[p.Name]
 		loaded[p.Name+"-"+p.Version] = true
+		loadedNames[p.Name] = true
 		pkgs = append(pkgs, p)
 		o.Progress.Add(1, 0, 0, 0)
 		return nil
 	})
+	l := <-listed
 	if err != nil {
 		return nil, fmt.Errorf("local database %s: %w", a.dbPath, err)
 	}
-	l := <-listed
-	errs = append(errs, a.checkEntries(l.entries, l.err, loaded)...)
+	if l.err != nil {
+		return nil, l.err
+	}
+	if err := a.checkLoaded(localDir, names, loaded, loadedNames); err != nil {
+		return nil, err
+	}
+	for _, p := range pkgs {
+		if err := checkUnread(localDir, p); err != nil {
+			return nil, err
+		}
+	}
+	errs = append(errs, a.checkEntries(l.entries, loaded)...)
 	if o.Files {
 		byDir := make(map[string]*localEntry, len(l.entries))
 		for i := range l.entries {
@@ -157,6 +199,9 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 		for _, p := range pkgs {
 			if e := byDir[p.Name+"-"+p.Version]; e != nil {
 				p.Files, p.Backup = e.files, e.backup
+				if !e.hasFiles {
+					p.FilesErr = fmt.Errorf("%s: %w", filepath.Join(localDir, e.dir, "files"), e.filesErr)
+				}
 			}
 		}
 	}
@@ -166,17 +211,20 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 	return db, nil
 }
 
-func (a *Handle) syncNames() (map[string]bool, []string, []pkg.EntryError) {
+func (a *Handle) syncNames() (map[string]bool, []string, []pkg.EntryError, error) {
 	names := map[string]bool{}
 	var readable []string
 	var errs []pkg.EntryError
 	dbs, err := a.h.SyncDBs()
 	if err != nil {
-		return names, nil, []pkg.EntryError{{Path: filepath.Join(a.dbPath, "sync"), Err: err}}
+		return names, nil, []pkg.EntryError{{Path: filepath.Join(a.dbPath, "sync"), Err: err}}, nil
 	}
 	for _, db := range dbs.Slice() {
 		file := filepath.Join(a.dbPath, "sync", db.Name()+".db")
-		if _, err := os.Stat(file); err != nil {
+		if err := probeFile(file); err != nil {
+			if ioerr.Transient(err) {
+				return nil, nil, nil, fmt.Errorf("read sync database %s: %w", file, unwrap(err))
+			}
 			errs = append(errs, pkg.EntryError{Path: file, Err: fmt.Errorf("sync database not readable (%v); run pacman -Sy", unwrap(err))})
 			continue
 		}
@@ -190,13 +238,32 @@ func (a *Handle) syncNames() (map[string]bool, []string, []pkg.EntryError) {
 			// libalpm returns no packages both for an empty repository and
 			// for a file it cannot read; only the latter sets an error.
 			if err := a.probeSyncDB(db.Name()); err != nil {
+				// libalpm does not say why; if the file cannot be opened
+				// now, it is the machine, not the file.
+				if perr := probeFile(file); ioerr.Transient(perr) {
+					return nil, nil, nil, fmt.Errorf("read sync database %s: %w", file, unwrap(perr))
+				}
 				errs = append(errs, pkg.EntryError{Path: file, Err: fmt.Errorf("sync database not readable (%v); run pacman -Syy", err)})
 				continue
 			}
 		}
 		readable = append(readable, db.Name())
 	}
-	return names, readable, errs
+	return names, readable, errs, nil
+}
+
+// probeFile opens and reads the first byte of file.
+func probeFile(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := f.Read(b[:]); err != nil && err != io.EOF {
+		return err
+	}
+	return nil
 }
 
 // probeSyncDB reads one sync database in a fresh handle, whose error state
@@ -229,12 +296,13 @@ type localEntry struct {
 	backup []pkg.Backup
 }
 
-// readLocalDir reads every entry's desc header in parallel with libalpm's
-// own load, so the check costs little wall time.
-func readLocalDir(dir string, withFiles, checkDescs bool) ([]localEntry, error) {
+// listLocal lists the entries (directories) of the local database and
+// checks that its version file can be read: libalpm takes an unreadable
+// one for a database of another version.
+func listLocal(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read the local database %s: %w", dir, unwrap(err))
 	}
 	var names []string
 	for _, e := range entries {
@@ -242,8 +310,21 @@ func readLocalDir(dir string, withFiles, checkDescs bool) ([]localEntry, error) 
 			names = append(names, e.Name())
 		}
 	}
+	if version := filepath.Join(dir, "ALPM_DB_VERSION"); len(names) > 0 {
+		if err := probeFile(version); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("read the local database %s: %w", version, unwrap(err))
+		}
+	}
+	return names, nil
+}
+
+// readLocalDir reads every entry's desc header in parallel with libalpm's
+// own load, so the check costs little wall time. A read that fails for
+// another reason than a missing file is returned as the error.
+func readLocalDir(dir string, names []string, withFiles, checkDescs bool) ([]localEntry, error) {
 	out := make([]localEntry, len(names))
-	workers := min(runtime.GOMAXPROCS(0)*4, 16)
+	fatal := make([]error, len(names))
+	workers := min(runtime.GOMAXPROCS(0)*4, 16, spareFiles())
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < workers; w++ {
@@ -254,15 +335,20 @@ func readLocalDir(dir string, withFiles, checkDescs bool) ([]localEntry, error) 
 				path := filepath.Join(dir, names[i])
 				le := localEntry{dir: names[i], hasFiles: true}
 				if checkDescs {
-					le.err = checkDesc(filepath.Join(path, "desc"), names[i])
+					le.err, fatal[i] = checkDesc(filepath.Join(path, "desc"), names[i])
 				}
+				var err error
 				if withFiles {
-					var err error
-					if le.files, le.backup, err = readFiles(filepath.Join(path, "files")); err != nil {
-						le.hasFiles, le.filesErr = false, err
-					}
-				} else if _, err := os.Stat(filepath.Join(path, "files")); err != nil {
+					le.files, le.backup, err = readFiles(filepath.Join(path, "files"))
+				} else {
+					_, err = os.Stat(filepath.Join(path, "files"))
+				}
+				switch {
+				case err == nil:
+				case errors.Is(err, fs.ErrNotExist):
 					le.hasFiles, le.filesErr = false, unwrap(err)
+				default:
+					fatal[i] = fmt.Errorf("read %s: %w", filepath.Join(path, "files"), unwrap(err))
 				}
 				out[i] = le
 			}
@@ -273,7 +359,23 @@ func readLocalDir(dir string, withFiles, checkDescs bool) ([]localEntry, error) 
 	}
 	close(next)
 	wg.Wait()
+	for _, err := range fatal {
+		if err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// spareFiles is how many files the readers may hold open at once beside
+// libalpm's and the runtime's own, at least 1: under a low "ulimit -n"
+// fewer readers keep the load from failing for want of descriptors.
+func spareFiles() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<20 {
+		return 1 << 20
+	}
+	return max(1, (int(lim.Cur)-16)/2)
 }
 
 // readFiles parses a local database "files" entry the way libalpm does
@@ -318,13 +420,74 @@ func readFiles(path string) ([]string, []pkg.Backup, error) {
 	return files, backup, nil
 }
 
+// checkLoaded fails when libalpm did not load an entry it should have: one
+// whose name splits into NAME-VERSION-REL like a package and that is not a
+// second entry of a loaded package. libalpm drops entries it cannot read
+// without an error; here that is an error of the load.
+func (a *Handle) checkLoaded(dir string, names []string, loaded, loadedNames map[string]bool) error {
+	for _, n := range names {
+		if loaded[n] {
+			continue
+		}
+		if name, ok := splitName(n); ok && !loadedNames[name] {
+			why := "it gave no reason"
+			if err := a.h.LastError(); err != nil {
+				why = err.Error()
+			}
+			return fmt.Errorf("read the local database %s: libalpm could not load %s (%s); nothing was changed", dir, n, why)
+		}
+	}
+	return nil
+}
+
+// splitName splits a local database entry NAME-PKGVER-PKGREL the way
+// libalpm does (from the right), returning NAME.
+func splitName(entry string) (string, bool) {
+	rel := strings.LastIndexByte(entry, '-')
+	if rel <= 0 {
+		return "", false
+	}
+	ver := strings.LastIndexByte(entry[:rel], '-')
+	if ver <= 0 || ver == rel-1 || rel == len(entry)-1 {
+		return "", false
+	}
+	return entry[:ver], true
+}
+
+// checkUnread fails when libalpm could not read a package's desc: it then
+// returns every field empty (no architecture, build or install date,
+// dependencies or reason) instead of an error. Such a package is read
+// directly; if its desc has what libalpm returned empty, or cannot be
+// opened, the load fails.
+func checkUnread(dir string, p *pkg.Package) error {
+	if p.Arch != "" || p.BuildDate.Unix() != 0 || p.InstallDate.Unix() != 0 {
+		return nil
+	}
+	path := filepath.Join(dir, p.Name+"-"+p.Version, "desc")
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// A missing desc is damage; checkDesc reports it.
+		return nil
+	case err != nil:
+		return fmt.Errorf("read %s: %w", path, unwrap(err))
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		switch lines[i] {
+		case "%ARCH%", "%BUILDDATE%", "%INSTALLDATE%":
+			if lines[i+1] != "" {
+				return fmt.Errorf("read %s: libalpm could not read it (its %s and everything else came back empty); nothing was changed", path, lines[i])
+			}
+		}
+	}
+	return nil
+}
+
 // checkEntries reports, by path, the local database directories libalpm
 // skipped and the entries whose desc or files are damaged.
-func (a *Handle) checkEntries(entries []localEntry, listErr error, loaded map[string]bool) []pkg.EntryError {
+func (a *Handle) checkEntries(entries []localEntry, loaded map[string]bool) []pkg.EntryError {
 	dir := filepath.Join(a.dbPath, "local")
-	if listErr != nil {
-		return []pkg.EntryError{{Path: dir, Err: unwrap(listErr)}}
-	}
 	var errs []pkg.EntryError
 	for _, e := range entries {
 		path := filepath.Join(dir, e.dir)
@@ -350,10 +513,15 @@ func (a *Handle) checkEntries(entries []localEntry, listErr error, loaded map[st
 // checkDesc catches desc files libalpm accepts although they are truncated
 // or damaged: it then takes name and version from the directory name and
 // leaves the rest empty, which would make a dependency look explicit.
-func checkDesc(path, dirName string) error {
+//
+// damage is what is wrong with the entry; fatal is set when the desc could
+// not be read for another reason than being missing.
+func checkDesc(path, dirName string) (damage, fatal error) {
 	data, err := os.ReadFile(path)
-	if err != nil {
-		return unwrap(err)
+	if errors.Is(err, fs.ErrNotExist) {
+		return unwrap(err), nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, unwrap(err))
 	}
 	var name, version string
 	lines := strings.Split(string(data), "\n")
@@ -367,15 +535,15 @@ func checkDesc(path, dirName string) error {
 	}
 	const fix = "reinstall the package (pacman -S --dbonly NAME) or restore the database from a backup"
 	if name == "" || version == "" || name+"-"+version != dirName {
-		return fmt.Errorf("damaged desc: %%NAME%% and %%VERSION%% (%q, %q) do not match the entry; %s", name, version, fix)
+		return fmt.Errorf("damaged desc: %%NAME%% and %%VERSION%% (%q, %q) do not match the entry; %s", name, version, fix), nil
 	}
 	// libalpm ends every field with a blank line and always writes
 	// %VALIDATION% after %REASON%: a file cut short (a full disk) loses
 	// the reason and the dependencies without libalpm noticing.
 	if !strings.HasSuffix(string(data), "\n\n") || !strings.Contains(string(data), "\n%VALIDATION%\n") {
-		return fmt.Errorf("damaged desc: the entry is cut short (its install reason and dependencies may be lost); %s", fix)
+		return fmt.Errorf("damaged desc: the entry is cut short (its install reason and dependencies may be lost); %s", fix), nil
 	}
-	return nil
+	return nil, nil
 }
 
 func dedupErrors(errs []pkg.EntryError) []pkg.EntryError {

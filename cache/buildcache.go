@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pactidy/pactidy/internal/ioerr"
 	"github.com/pactidy/pactidy/internal/pkg"
 )
 
@@ -52,6 +53,9 @@ func BuildCaches(dirs []BuildCacheDir, installed *pkg.DB) ([]BuildCache, []FileE
 		seen[abs] = true
 		ents, err := os.ReadDir(abs)
 		if err != nil {
+			if ioerr.Transient(err) {
+				errs = append(errs, FileError{Path: abs, Err: unwrapPath(err)})
+			}
 			continue
 		}
 		for _, e := range ents {

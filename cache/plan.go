@@ -9,12 +9,15 @@
 package cache
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pactidy/pactidy/internal/fsafe"
@@ -166,6 +169,8 @@ type planner struct {
 	cutoff time.Time // files modified after this are young (MinAge)
 	// The reasons of the version rule, made once.
 	installedWhy, uninstalledWhy whys
+	// errs are reads the planning needed and could not make.
+	errs []FileError
 }
 
 type whys struct{ kept, old string }
@@ -337,6 +342,7 @@ func (p *planner) plan() *Plan {
 	for _, f := range rest {
 		plan.add(f)
 	}
+	plan.Errors = append(plan.Errors, p.errs...)
 	return plan
 }
 
@@ -493,13 +499,23 @@ func (p *planner) pacnews(inst *pkg.Package) []string {
 	backup := inst.Backup
 	if backup == nil && p.o.DBPath != "" {
 		// The database was loaded without file lists.
-		backup, _ = pkg.ReadBackup(p.o.DBPath, inst.Name, inst.Version)
+		var err error
+		if backup, err = pkg.ReadBackup(p.o.DBPath, inst.Name, inst.Version); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// Unknown: keep the merge base rather than guess.
+			p.errs = append(p.errs, FileError{Path: filepath.Join(p.o.DBPath, "local", inst.Name+"-"+inst.Version, "files"), Err: err})
+			return []string{"(backup files of " + inst.Name + " unreadable)"}
+		}
 	}
 	var out []string
 	for _, b := range backup {
 		name := "/" + strings.TrimPrefix(b.Path, "/") + ".pacnew"
-		if _, err := os.Lstat(filepath.Join(p.o.Root, name)); err == nil {
+		_, err := os.Lstat(filepath.Join(p.o.Root, name))
+		switch {
+		case err == nil:
 			out = append(out, name)
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			p.errs = append(p.errs, FileError{Path: filepath.Join(p.o.Root, name), Err: unwrapPath(err)})
+			out = append(out, name+" (unreadable)")
 		}
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pactidy/pactidy/internal/fsafe"
+	"github.com/pactidy/pactidy/internal/ioerr"
 	"github.com/pactidy/pactidy/internal/progress"
 )
 
@@ -157,6 +158,10 @@ func (l *Listing) scanDir(dir string, opened []fsafe.Identity) ([]fsafe.Identity
 	for i := range cand {
 		switch {
 		case errs[i] == errSkip || errors.Is(errs[i], fs.ErrNotExist):
+		case ioerr.Transient(errs[i]):
+			// What this entry is cannot be known; a plan without it
+			// would count the versions of its package wrong.
+			return opened, fmt.Errorf("read cache directory %s: %s: %w", dir, cand[i], errs[i])
 		case errs[i] != nil:
 			l.Errors = append(l.Errors, FileError{Path: dir + "/" + cand[i], Err: errs[i]})
 		default:
@@ -237,6 +242,19 @@ func openCacheDir(dir string) (*fsafe.Dir, error) {
 		return nil, fmt.Errorf("cache directory %s: %w", dir, unwrapPath(err))
 	}
 	return d, nil
+}
+
+// FirstTransient returns the first of errs that failed for want of memory
+// or file descriptors or with an I/O error (as an error naming the path):
+// such a read says nothing about the file, and a command that meets one
+// fails rather than act on a plan without it.
+func FirstTransient(errs []FileError) error {
+	for _, e := range errs {
+		if ioerr.Transient(e.Err) {
+			return e
+		}
+	}
+	return nil
 }
 
 func unwrapPath(err error) error {

@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pactidy/pactidy/internal/ioerr"
 	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/progress"
 )
@@ -142,6 +144,9 @@ feed:
 		missing = append(missing, r.missing...)
 		errs = append(errs, r.errs...)
 	}
+	if err := FirstTransient(errs); err != nil {
+		return nil, nil, fmt.Errorf("missing files: %w", err)
+	}
 	return missing, errs, nil
 }
 
@@ -159,6 +164,19 @@ func noExtracted(patterns []string, path string) bool {
 		}
 	}
 	return false
+}
+
+// FirstTransient returns the first of errs that failed for want of memory
+// or file descriptors or with an I/O error: such a read says nothing about
+// the path, and what a scan did not see there is unknown, so the command
+// fails. Permission denied and vanished paths are answers, not failures.
+func FirstTransient(errs []PathError) error {
+	for _, e := range errs {
+		if ioerr.Transient(e.Err) {
+			return fmt.Errorf("%s: %w", e.Path, e.Err)
+		}
+	}
+	return nil
 }
 
 func unwrapPath(err error) error {

@@ -48,7 +48,8 @@ func pacfileKind(name string) (kind, orig string, ok bool) {
 
 // Pacfiles finds pacfiles in every directory holding a package's backup
 // file and anywhere below <root>/etc. Symlinks are not followed. Paths
-// the walk cannot read go into errs. The result is sorted by path.
+// the walk cannot read go into errs (FirstTransient tells which of them
+// must fail the command). The result is sorted by path.
 func Pacfiles(root string, db *pkg.DB) (found []Pacfile, errs []PathError) {
 	backupOwner := map[string]string{} // relative path -> package
 	dirs := map[string]bool{}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pactidy/pactidy/internal/allowlist"
+	"github.com/pactidy/pactidy/internal/ioerr"
 	"github.com/pactidy/pactidy/internal/pkg"
 	"github.com/pactidy/pactidy/internal/progress"
 )
@@ -86,6 +87,10 @@ type UnownedResult struct {
 	Entries []UnownedEntry
 	// Errors are entries that could not be read; the walk went on.
 	Errors []pkg.EntryError
+	// NoFileLists names the installed packages whose file lists could not
+	// be read. Their files would all look unowned, so the scan is not
+	// made: Entries is empty and the section is unknown, not clean.
+	NoFileLists []string
 	// Skipped are mount points that were not entered (pseudo or network
 	// file systems, bind mounts that revisit a walked directory), as
 	// system paths with the reason.
@@ -102,6 +107,17 @@ type Skip struct {
 // after the exclusions, the built-in rules and the allowlist. Only set-up
 // errors (a bad option, an unreadable root) are returned as errors.
 func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult, error) {
+	// Without a package's file list its files would look unowned: the
+	// section cannot be known (and the walk is not made).
+	var noLists []string
+	for _, p := range db.Packages {
+		if p.FilesErr != nil {
+			noLists = append(noLists, p.Name)
+		}
+	}
+	if len(noLists) > 0 {
+		return &UnownedResult{NoFileLists: noLists}, nil
+	}
 	root := o.Root
 	if root == "" {
 		root = "/"
@@ -160,6 +176,9 @@ func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := firstTransient(errs); err != nil {
+		return nil, fmt.Errorf("unowned scan: %w", err)
+	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
 	res := &UnownedResult{Entries: entries, Errors: errs}
@@ -167,6 +186,18 @@ func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult,
 		res.Skipped = append(res.Skipped, Skip{Path: "/" + rel, Reason: w.mounts.skip[rel]})
 	}
 	return res, nil
+}
+
+// firstTransient is the first error of the walk that says nothing about
+// the path (out of descriptors or memory, I/O error): the walk cannot
+// stand for what is below it.
+func firstTransient(errs []pkg.EntryError) error {
+	for _, e := range errs {
+		if ioerr.Transient(e.Err) {
+			return e
+		}
+	}
+	return nil
 }
 
 // OwnedSet holds every path an installed package owns, relative to the

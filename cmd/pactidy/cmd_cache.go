@@ -298,6 +298,9 @@ func planCache(app *App, opts cacheOptions, checkLock bool) (*conf.Config, *cach
 	var berrs []cache.FileError
 	plan.BuildCaches, berrs = cache.BuildCaches(bdirs, db)
 	plan.Errors = append(plan.Errors, berrs...)
+	if err := cache.FirstTransient(plan.Errors); err != nil {
+		return nil, nil, err
+	}
 	return cfg, plan, nil
 }
 

@@ -33,6 +33,10 @@ const (
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
 func main() {
+	if err := reserveRuntimeFiles(); err != nil {
+		fmt.Fprintf(os.Stderr, "pactidy: %v\n", err)
+		os.Exit(exitFailure)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	app := newApp()
@@ -61,4 +65,39 @@ func exitCode(app *App, err error) int {
 		fmt.Fprintf(app.Stderr, "pactidy: %s\n", quote.Quote(err.Error()))
 		return exitFailure
 	}
+}
+
+// reserveRuntimeFiles starts the Go runtime's poller, which needs two file
+// descriptors of its own, while they can still be had: the runtime sets it
+// up at the first file opened (which holds a third) and, when it cannot,
+// aborts the program with
+// exit status 2 (pactidy's usage-error status) and a stack dump. With too
+// few descriptors pactidy fails here instead, plainly; any later shortage
+// is an error of the read that meets it.
+func reserveRuntimeFiles() error {
+	var fds []int
+	defer func() {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+	}()
+	for range 3 {
+		fd, err := syscall.Dup(2)
+		if err != nil {
+			var lim syscall.Rlimit
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+			return fmt.Errorf("too few file descriptors to start (ulimit -n is %d): %v", lim.Cur, err)
+		}
+		fds = append(fds, fd)
+	}
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+	fds = nil
+	// Opening any file starts the poller.
+	f, err := os.Open("/")
+	if err != nil {
+		return fmt.Errorf("open /: %v", err)
+	}
+	return f.Close()
 }

@@ -404,11 +404,10 @@ func (s Sources) files() ([]source, error) {
 		etc = "/etc"
 	}
 	out := []source{{path: filepath.Join(etc, "pactidy", "allowlist"), parse: Parse, optional: true}}
-	drop, err := filepath.Glob(filepath.Join(etc, "pactidy", "allowlist.d", "*.conf"))
+	drop, err := dirFiles(filepath.Join(etc, "pactidy", "allowlist.d"), "*.conf")
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(drop)
 	for _, d := range drop {
 		out = append(out, source{path: d, parse: Parse, optional: true})
 	}
@@ -416,19 +415,43 @@ func (s Sources) files() ([]source, error) {
 		source{path: filepath.Join(etc, "pacreport.conf"), parse: ParsePacreport, optional: true},
 		source{path: filepath.Join(etc, "lostfiles.conf"), parse: ParseLostfiles, optional: true})
 	// lostfiles' drop-in directory; every file in it, in lexical order.
-	lf, err := filepath.Glob(filepath.Join(etc, "lostfiles.d", "*"))
+	lf, err := dirFiles(filepath.Join(etc, "lostfiles.d"), "*")
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(lf)
 	for _, d := range lf {
-		if fi, err := os.Stat(d); err == nil && fi.Mode().IsRegular() {
+		fi, err := os.Stat(d)
+		switch {
+		case err == nil && fi.Mode().IsRegular():
 			out = append(out, source{path: d, parse: ParseLostfiles, optional: true})
+		case err != nil && !os.IsNotExist(err):
+			return nil, fmt.Errorf("read allowlist: %w", err)
 		}
 	}
 	for _, x := range s.Extra {
 		out = append(out, source{path: x, parse: Parse})
 	}
+	return out, nil
+}
+
+// dirFiles lists the names in dir matching pattern, sorted, as full
+// paths. A missing directory has none; a directory that cannot be read is
+// an error (filepath.Glob would report no match, and the entries of the
+// files in it would be dropped without a word).
+func dirFiles(dir, pattern string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read allowlist directory: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if ok, _ := filepath.Match(pattern, e.Name()); ok && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(out)
 	return out, nil
 }
 

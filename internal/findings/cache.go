@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/pactidy/pactidy/cache"
+	"github.com/pactidy/pactidy/internal/ioerr"
 	"github.com/pactidy/pactidy/internal/report"
 )
 
@@ -16,6 +17,9 @@ import (
 type cacheListing struct {
 	l    *cache.Listing
 	errs []report.Error
+	// err is a read that failed for want of memory or descriptors, or
+	// with an I/O error: the section fails on it.
+	err error
 }
 
 // listCache lists the configured cache directories. One that does not
@@ -28,6 +32,9 @@ func (r *run) listCache(st *section) cacheListing {
 		fi, err := os.Stat(d)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
+		case ioerr.Transient(err):
+			out.err = err
+			return out
 		case err != nil:
 			out.errs = append(out.errs, report.Error{Path: d, Error: err.Error()})
 		case !fi.IsDir():
@@ -37,6 +44,11 @@ func (r *run) listCache(st *section) cacheListing {
 		}
 	}
 	l, err := cache.ScanWith(dirs, &st.counters)
+	if ioerr.Transient(err) {
+		// What the cache holds is unknown, not empty.
+		out.err = err
+		return out
+	}
 	if err != nil {
 		out.errs = append(out.errs, report.Error{Path: "", Error: err.Error()})
 		l = &cache.Listing{}
@@ -46,7 +58,10 @@ func (r *run) listCache(st *section) cacheListing {
 }
 
 // cachePlan plans the listed cache into part.Cache (and part.Errors).
-func (r *run) cachePlan(listed cacheListing, part *report.Report) *cache.Plan {
+func (r *run) cachePlan(listed cacheListing, part *report.Report) (*cache.Plan, error) {
+	if listed.err != nil {
+		return nil, listed.err
+	}
 	part.Errors = append(part.Errors, listed.errs...)
 	o := cache.DefaultOptions()
 	if r.opts.Cache != nil {
@@ -67,11 +82,14 @@ func (r *run) cachePlan(listed cacheListing, part *report.Report) *cache.Plan {
 	var errs []cache.FileError
 	plan.BuildCaches, errs = cache.BuildCaches(bdirs, r.db)
 	plan.Errors = append(plan.Errors, errs...)
+	if err := cache.FirstTransient(plan.Errors); err != nil {
+		return nil, err
+	}
 	part.Cache = CacheReport(plan)
 	for _, e := range plan.Errors {
 		part.Errors = append(part.Errors, report.Error{Path: e.Path, Error: e.Err.Error()})
 	}
-	return plan
+	return plan, nil
 }
 
 // CacheReport is a cache plan in the report's shape; every list is

@@ -490,6 +490,9 @@ func (r *run) compute(ctx context.Context, name string, st *section, part *repor
 		return Result{}, nil
 	case report.SectionPacfiles:
 		found, errs := scan.Pacfiles(r.cfg.RootDir, r.db)
+		if err := scan.FirstTransient(errs); err != nil {
+			return Result{}, fmt.Errorf("pacnew files: %w", err)
+		}
 		for _, f := range found {
 			part.Pacfiles = append(part.Pacfiles, report.Pacfile{Path: f.Path, Kind: f.Kind, Package: f.Package, PathBytes: report.RawPath(f.Path)})
 		}
@@ -499,8 +502,8 @@ func (r *run) compute(ctx context.Context, name string, st *section, part *repor
 		res, err := r.unowned(ctx, st, part)
 		return Result{Unowned: res}, err
 	case report.SectionCache:
-		plan := r.cachePlan(<-cacheListed, part)
-		return Result{CachePlan: plan}, nil
+		plan, err := r.cachePlan(<-cacheListed, part)
+		return Result{CachePlan: plan}, err
 	case report.SectionUserdata:
 		found, matched, errs := scan.UserData(ctx, scan.UserDataOptions{Root: r.cfg.RootDir, Homes: r.opts.Homes, DB: r.db, Keep: r.opts.UserKeep})
 		for _, e := range found {
@@ -569,6 +572,7 @@ func (r *run) assemble(ctx context.Context) (*Result, error) {
 			rep.Pacfiles = slices.Clone(p.Pacfiles)
 		case report.SectionUnowned:
 			rep.Unowned = slices.Clone(p.Unowned)
+			rep.UnownedIncomplete, rep.UnownedNoFileLists = p.UnownedIncomplete, p.UnownedNoFileLists
 			res.Unowned = st.res.Unowned
 		case report.SectionCache:
 			rep.Cache = cloneCache(p.Cache)

@@ -43,6 +43,7 @@ func (r *run) unowned(ctx context.Context, st *section, part *report.Report) (*s
 	if err != nil {
 		return nil, err
 	}
+	part.UnownedIncomplete, part.UnownedNoFileLists = len(res.NoFileLists) > 0, res.NoFileLists
 	part.Unowned = make([]report.Unowned, 0, len(res.Entries))
 	for _, e := range res.Entries {
 		part.Unowned = append(part.Unowned, report.Unowned{

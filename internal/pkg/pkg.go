@@ -54,8 +54,11 @@ type Package struct {
 	InstalledSize int64
 	// Files are relative to the root without a leading slash; directories
 	// end with '/'. Sorted as libalpm stores them.
-	Files      []string
-	Backup     []Backup
+	Files  []string
+	Backup []Backup
+	// FilesErr is set when the package's file list was asked for and
+	// could not be read: Files and Backup are then unknown, not empty.
+	FilesErr   error
 	Validation []string
 	// InSync is true when a package of this name is in any sync DB.
 	InSync bool

@@ -25,9 +25,12 @@ type jsonReport struct {
 	MissingFiles   *[]MissingFile `json:"missing_files,omitempty"`
 	Pacfiles       *[]Pacfile     `json:"pacfiles,omitempty"`
 	Unowned        *[]Unowned     `json:"unowned,omitempty"`
-	Cache          *Cache         `json:"cache,omitempty"`
-	Userdata       *[]UserData    `json:"userdata,omitempty"`
-	Errors         []Error        `json:"errors"`
+	// UnownedIncomplete is present with the unowned section.
+	UnownedIncomplete  *bool       `json:"unowned_incomplete,omitempty"`
+	UnownedNoFileLists []string    `json:"unowned_no_file_lists,omitempty"`
+	Cache              *Cache      `json:"cache,omitempty"`
+	Userdata           *[]UserData `json:"userdata,omitempty"`
+	Errors             []Error     `json:"errors"`
 }
 
 func (jsonPrinter) Print(w io.Writer, rep *Report) error {
@@ -67,6 +70,8 @@ func (jsonPrinter) Print(w io.Writer, rep *Report) error {
 	}
 	if rep.Has(SectionUnowned) {
 		out.Unowned = ptr(nonNil(rep.Unowned))
+		out.UnownedIncomplete = ptr(rep.UnownedIncomplete)
+		out.UnownedNoFileLists = rep.UnownedNoFileLists
 	}
 	if rep.Has(SectionUserdata) {
 		out.Userdata = ptr(nonNil(rep.Userdata))

@@ -46,7 +46,7 @@ func (prometheusPrinter) Print(w io.Writer, rep *Report) error {
 	if rep.Has(SectionPacfiles) {
 		gs = append(gs, gauge{name: "pactidy_pacfiles", help: "Unmerged .pacnew, .pacsave and .pacorig files.", value: int64(len(rep.Pacfiles))})
 	}
-	if rep.Has(SectionUnowned) {
+	if rep.Has(SectionUnowned) && !rep.UnownedIncomplete {
 		var bytes int64
 		for _, u := range rep.Unowned {
 			if u.HiddenBy == "" {

@@ -53,6 +53,12 @@ type Report struct {
 	// ForeignUnknown is set when no sync database could be read, so foreign
 	// packages cannot be told apart.
 	ForeignUnknown bool `json:"foreign_unknown"`
+	// UnownedIncomplete is set when the file lists of some installed
+	// packages (UnownedNoFileLists) could not be read: their files would
+	// look unowned, so no unowned path is reported (the section is
+	// unknown, not clean; the errors name the files entries).
+	UnownedIncomplete  bool     `json:"unowned_incomplete"`
+	UnownedNoFileLists []string `json:"unowned_no_file_lists,omitempty"`
 	// Installed is the number of installed packages.
 	Installed int `json:"installed"`
 	// Optional is how optional dependencies were counted: "keep" (they

@@ -34,7 +34,12 @@ func (p *textPrinter) Print(w io.Writer, rep *Report) error {
 		case SectionPacfiles:
 			p.pacfiles(tw, rep.Pacfiles)
 		case SectionUnowned:
-			if tw.err == nil {
+			if rep.UnownedIncomplete {
+				n := len(rep.UnownedNoFileLists)
+				tw.printf("\n%s: %s\n", s.Header("Files no package owns"), s.Warn(fmt.Sprintf(
+					"unknown, the file %s of %s could not be read and %s files would look unowned (see the errors)",
+					plural(n, "list", "lists"), quoteJoin(rep.UnownedNoFileLists), plural(n, "its", "their"))))
+			} else if tw.err == nil {
 				tw.err = writeUnownedText(w, s, rep.Unowned)
 			}
 		case SectionCache:
