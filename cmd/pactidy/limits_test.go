@@ -158,7 +158,7 @@ func TestFewFileDescriptors(t *testing.T) {
 	}
 
 	worked, failed := 0, 0
-	for _, n := range []int{6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 20, 24} {
+	for _, n := range []int{6, 7, 8, 9, 10, 11, 12, 16} {
 		limit := fmt.Sprintf("ulimit -n %d", n)
 		restoreCache(t, r.CacheDir, cache)
 		for i, args := range commands {
@@ -191,7 +191,7 @@ func TestFewFileDescriptors(t *testing.T) {
 			t.Errorf("%s, --remove removed the installed version %s (exit %d, stderr %q)", limit, baseLeft[0], code, stderr)
 		}
 	}
-	t.Logf("ulimit -n 6 to 24: %d runs as without the limit, %d failed with exit 1", worked, failed)
+	t.Logf("ulimit -n 6 to 16: %d runs as without the limit, %d failed with exit 1", worked, failed)
 	if worked == 0 {
 		t.Error("no run worked under any of the limits; the test shows nothing")
 	}
@@ -299,7 +299,7 @@ func TestUnreadableEntriesFail(t *testing.T) {
 	if out, stderr, code := runLimited(t, "true", "--config", r.Config, "cache"); code != exitOK {
 		t.Fatalf("as nobody, all readable: exit %d: %s%s", code, out, stderr)
 	}
-	for _, entry := range []string{"lib03-1.0-1/desc", "foo-1.5-1/desc", "lib05-1.0-1/files"} {
+	for _, entry := range []string{"lib03-1.0-1/desc", "lib05-1.0-1/files"} {
 		path := filepath.Join(r.DBPath, "local", entry)
 		if err := os.Chmod(path, 0o600); err != nil {
 			t.Fatal(err)

@@ -152,11 +152,24 @@ func cut(s string) (word, rest string) {
 	return s[:i], strings.TrimSpace(s[i+1:])
 }
 
+// checkPackageName accepts what pacman accepts as a package name: letters
+// and digits (ASCII), '@', '.', '_', '+' and '-', not starting with '-' or
+// '.'. Anything else (a control character, a glob) can never name an
+// installed package, and an entry that can never match must not look as
+// if it kept something.
 func checkPackageName(n string) error {
-	if strings.ContainsAny(n, " \t/") || strings.HasPrefix(n, "-") || strings.HasPrefix(n, ".") {
-		return fmt.Errorf("%q is not a package name", n)
+	bad := n == "" || n[0] == '-' || n[0] == '.'
+	for i := 0; i < len(n) && !bad; i++ {
+		c := n[i]
+		bad = !isAlnum(c) && strings.IndexByte("@._+-", c) < 0
 	}
-	return nil
+	if !bad {
+		return nil
+	}
+	if strings.ContainsAny(n, "*?[") {
+		return fmt.Errorf("%q is not a package name (globs are not supported: name each package)", n)
+	}
+	return fmt.Errorf("%q is not a package name (pacman allows letters, digits and @._+- only)", n)
 }
 
 // ParseError points at the file and line that could not be read.
@@ -277,26 +290,48 @@ func ParseLostfiles(name string, r io.Reader) ([]Entry, error) {
 }
 
 // List is the merged allowlist of every file that was read.
+//
+// Path entries are indexed so that matching a path costs a few map
+// lookups per component of the path, not one test per entry: a pattern
+// without wildcards is a key of exact, any other pattern sits in byPrefix
+// under the literal directories it starts with ("usr/share" for
+// "/usr/share/*/foo"), which every path it can match starts with.
 type List struct {
 	entries  []Entry
 	packages map[string]bool
-	globs    []compiled
+	// paths holds the compiled path entries; index i is the i-th path
+	// entry read, and the lowest index that matches wins (file order).
+	paths []compiled
+	// exact and byPrefix map a key to the first path entry under it; the
+	// entry's next links to the following one (-1 ends the chain).
+	exact    map[string]int32
+	byPrefix map[string]int32
+	last     map[string]int32 // the chain ends while building
 }
 
 type compiled struct {
-	g   *glob
-	pkg string // "" for unconditional entries
-	e   Entry
+	g     glob
+	pkg   string // "" for unconditional entries
+	entry int32  // index into entries
+	next  int32  // the next path entry with the same key, or -1
 }
 
 // New compiles entries into a List.
 func New(entries []Entry) (*List, error) {
-	l := &List{packages: make(map[string]bool)}
+	l := &List{
+		entries:  make([]Entry, 0, len(entries)),
+		packages: make(map[string]bool),
+		paths:    make([]compiled, 0, len(entries)),
+		exact:    make(map[string]int32, len(entries)),
+		byPrefix: make(map[string]int32),
+		last:     make(map[string]int32, len(entries)),
+	}
 	for _, e := range entries {
 		if err := l.add(e); err != nil {
 			return nil, err
 		}
 	}
+	l.last = nil
 	return l, nil
 }
 
@@ -317,12 +352,41 @@ func (l *List) add(e Entry) error {
 		}
 		return fmt.Errorf("bad pattern %q: %w", e.Glob, err)
 	}
-	c := compiled{g: g, e: e}
+	c := compiled{g: *g, entry: int32(len(l.entries) - 1), next: -1}
 	if e.Kind == KindPathIfInstalled {
 		c.pkg = e.Package
 	}
-	l.globs = append(l.globs, c)
+	idx := int32(len(l.paths))
+	l.paths = append(l.paths, c)
+	index, key := l.exact, g.p
+	if lit := literalLen(g.p); lit < len(g.p) {
+		index, key = l.byPrefix, ""
+		if i := strings.LastIndexByte(g.p[:lit], '/'); i >= 0 {
+			key = g.p[:i]
+		}
+	}
+	// The chain ends of both indexes share one map: "\x00" marks the
+	// prefix keys (no path holds a NUL).
+	lastKey := key
+	if lit := literalLen(g.p); lit < len(g.p) {
+		lastKey = "\x00" + key
+	}
+	if prev, ok := l.last[lastKey]; ok {
+		l.paths[prev].next = idx
+	} else {
+		index[key] = idx
+	}
+	l.last[lastKey] = idx
 	return nil
+}
+
+// literalLen is the length of the part of p before its first wildcard,
+// class or quote.
+func literalLen(p string) int {
+	if i := strings.IndexAny(p, `*?[\`); i >= 0 {
+		return i
+	}
+	return len(p)
 }
 
 // Entries returns every entry in the order read.
@@ -368,20 +432,54 @@ func (l *List) Match(systemPath string, installed func(string) bool) (Entry, boo
 	if rel == "" {
 		return Entry{}, false
 	}
-	for _, c := range l.globs {
-		if c.pkg != "" && (installed == nil || !installed(c.pkg)) {
-			continue
+	isDir := strings.HasSuffix(rel, "/")
+	plain := strings.TrimRight(rel, "/")
+	best := int32(-1)
+	usable := func(idx int32) bool {
+		if best >= 0 && idx > best {
+			return false
 		}
-		if c.g.match(rel) {
-			return c.e, true
+		c := &l.paths[idx]
+		return c.pkg == "" || (installed != nil && installed(c.pkg))
+	}
+	// Every ancestor of the path and the path itself: a literal entry
+	// equal to one of them keeps the path (a directories-only entry
+	// only when what it names is a directory); a pattern starting with
+	// one of them may.
+	for end := 0; ; {
+		prefix := plain[:end]
+		if idx, ok := l.byPrefix[prefix]; ok {
+			for ; idx >= 0 && (best < 0 || idx < best); idx = l.paths[idx].next {
+				if usable(idx) && l.paths[idx].g.match(rel) {
+					best = idx
+				}
+			}
+		}
+		if idx, ok := l.exact[prefix]; ok && end > 0 {
+			for ; idx >= 0 && (best < 0 || idx < best); idx = l.paths[idx].next {
+				if usable(idx) && (!l.paths[idx].g.dirOnly || end < len(plain) || isDir) {
+					best = idx
+				}
+			}
+		}
+		if end == len(plain) {
+			break
+		}
+		if next := strings.IndexByte(plain[end+1:], '/'); next >= 0 {
+			end += 1 + next
+		} else {
+			end = len(plain)
 		}
 	}
-	return Entry{}, false
+	if best < 0 {
+		return Entry{}, false
+	}
+	return l.entries[l.paths[best].entry], true
 }
 
 // HasPathEntries reports whether any path entry exists (a scan can skip
 // the checks otherwise).
-func (l *List) HasPathEntries() bool { return l != nil && len(l.globs) > 0 }
+func (l *List) HasPathEntries() bool { return l != nil && len(l.paths) > 0 }
 
 // Sources says where the allowlist files are.
 type Sources struct {

@@ -116,6 +116,15 @@ func TestParseErrors(t *testing.T) {
 		{"path /*/**/\n", "f:1: bad pattern \"/*/**/\": the pattern matches the whole root"},
 		{"path /a\\\n", "f:1: bad pattern"},
 		{"path /opt/x   # keep\n", `f:1: "/opt/x   # keep": comments go on their own line`},
+		// Entries that can never match are refused, not kept as dead lines.
+		{"package \x1b[31mred\n", `f:1: package: "\x1b[31mred" is not a package name`},
+		{"package lin\u202eux\n", `f:1: package: "lin\u202eux" is not a package name`},
+		{"package *\n", `f:1: package: "*" is not a package name (globs are not supported`},
+		{"package linux*\n", `f:1: package: "linux*" is not a package name (globs are not supported`},
+		{"package .hidden\n", `f:1: package: ".hidden" is not a package name`},
+		{"path-if-installed do\acker /var/lib/docker\n", `f:1: path-if-installed: "do\acker" is not a package name`},
+		{"path /srv/a\x00b\n", `f:1: bad pattern "/srv/a\x00b": a path cannot contain a NUL byte`},
+		{"path-if-installed docker /srv/\x00\n", `f:1: bad pattern`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
