@@ -5,8 +5,10 @@ package conf
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -98,19 +100,53 @@ func (p *parser) parseFile(path string, depth int) error {
 		return &ParseError{File: path, Err: fmt.Errorf("could not be read: %w", unwrapPathErr(err))}
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	r := bufio.NewReaderSize(f, 64*1024)
 	line := 0
-	for sc.Scan() {
+	for {
+		text, err := readLine(r)
+		if err == io.EOF {
+			return nil
+		}
 		line++
-		if err := p.parseLine(path, line, sc.Text(), depth); err != nil {
+		if err != nil {
+			return &ParseError{File: path, Line: line, Err: fmt.Errorf("could not be read: %w", unwrapPathErr(err))}
+		}
+		if err := p.parseLine(path, line, text, depth); err != nil {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return &ParseError{File: path, Line: line, Err: err}
+}
+
+// lineMax is the buffer pacman reads its configuration with (PATH_MAX in
+// ini.c): fgets(3) returns at most lineMax-1 bytes at a time.
+const lineMax = 4096
+
+// readLine returns what one fgets(line, PATH_MAX, fp) of pacman returns:
+// up to and without the next newline, but at most lineMax-1 bytes. A
+// longer line comes back in pieces, which pacman numbers and reads as
+// lines of their own, and so does pactidy: the configuration means what
+// it means to pacman (a 10 MB comment line is a comment and then pieces
+// pacman warns about), and line numbers in messages are pacman's. As in C,
+// a NUL ends the text.
+func readLine(r *bufio.Reader) (string, error) {
+	var b []byte
+	for len(b) < lineMax-1 {
+		c, err := r.ReadByte()
+		if err == io.EOF && len(b) > 0 {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+		if c == '\n' {
+			break
+		}
+		b = append(b, c)
 	}
-	return nil
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b), nil
 }
 
 func unwrapPathErr(err error) error {

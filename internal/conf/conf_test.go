@@ -2,10 +2,12 @@ package conf
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -245,5 +247,74 @@ func TestIncludeDepth(t *testing.T) {
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "too many nested Include directives") {
 			t.Errorf("Load(%s) = %v, want the nesting error", file, err)
 		}
+	}
+}
+
+// Lines longer than pacman's buffer mean to pactidy what they mean to
+// pacman-conf: pacman reads them in pieces of 4095 bytes, each a line of
+// its own (so a 10 MB comment is a comment and then pieces it warns
+// about, and a long HoldPkg keeps only the names of its first piece).
+// The effective options and the lines warned about are pacman-conf's.
+func TestLongLinesAsPacmanConf(t *testing.T) {
+	if _, err := exec.LookPath("pacman-conf"); err != nil {
+		t.Fatalf("pacman-conf not installed (run scripts/install-deps.sh): %v", err)
+	}
+	dir := t.TempDir()
+	var names []string
+	for i := range 3000 {
+		names = append(names, fmt.Sprintf("p%d", i))
+	}
+	x := func(n int) string { return strings.Repeat("x", n) }
+	files := map[string]string{
+		"comment-10MB": "[options]\n#" + x(10<<20) + "\nHoldPkg = a b\nCacheDir = /c1\nBogus = 1\n[core]\nServer = file:///core\n",
+		"holdpkg":      "[options]\nHoldPkg = " + strings.Join(names, " ") + "\nCacheDir = /c2\n",
+		"exact-4095":   "[options]\n#" + x(4094) + "\nHoldPkg = b\nBogus2 = 1\n",
+		"exact-4096":   "[options]\n#" + x(4095) + "\nHoldPkg = c\nBogus3 = 1\n",
+		"cachedir":     "[options]\nCacheDir = /" + x(5000) + "\nBogus4 = 1\n[extra]\nServer = file:///extra\n",
+		"no-newline":   "[options]\nHoldPkg = d\n#" + x(9000),
+	}
+	lineRE := regexp.MustCompile(`line (\d+):`)
+	lines := func(warnings string) []string {
+		var out []string
+		for _, m := range lineRE.FindAllStringSubmatch(warnings, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	for name, content := range files {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(dir, name+".conf")
+			write(t, file, content)
+			c, err := Load(file, Overrides{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range []string{"HoldPkg", "CacheDir"} {
+				want := pacmanConf(t, file, Overrides{}, key)
+				got := c.HoldPkg
+				if key == "CacheDir" {
+					got = c.CacheDirs
+				}
+				if strings.Join(got, " ") != strings.Join(want, " ") {
+					t.Errorf("%s: %d values %.80q..., pacman-conf %d values %.80q...", key, len(got), got, len(want), want)
+				}
+			}
+			var repos []string
+			for _, r := range c.Repos {
+				repos = append(repos, r.Name)
+			}
+			if got, want := strings.Join(repos, " "), strings.Join(repoList(t, file), " "); got != want {
+				t.Errorf("repos %q, pacman-conf %q", got, want)
+			}
+			cmd := exec.Command("pacman-conf", "--config", file, "HoldPkg")
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := lines(strings.Join(c.Warnings, "\n")), lines(stderr.String()); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("warnings on lines %v, pacman-conf on %v", got, want)
+			}
+		})
 	}
 }
