@@ -318,3 +318,19 @@ func TestUnreadableEntriesFail(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressSpaceLimit: pactidy reports on a small system within the
+// address space the README documents. Before, glibc's per-thread malloc
+// arenas (libalpm's mallocs on Go's threads) and 8 MiB thread stacks made
+// it reserve 1.7 GB for "pactidy version" and 2.6 GB for a report on
+// 2,000 packages, and the Go runtime aborted with status 2.
+func TestAddressSpaceLimit(t *testing.T) {
+	r, _ := limitsRoot(t)
+	out, stderr, code := runLimited(t, "ulimit -v 1000000", "--config", r.Config, "report", "--json")
+	if code != exitOK {
+		t.Fatalf("report under ulimit -v 1000000: exit %d\n%.2000s", code, stderr)
+	}
+	if !strings.Contains(out, `"orphans"`) {
+		t.Errorf("report under the limit:\n%s", out)
+	}
+}
