@@ -13,7 +13,7 @@ LDFLAGS := -X main.version=$(VERSION)
 ALPM13_DEFINES = $(shell [ "$$(pkg-config --modversion libalpm 2>/dev/null | cut -d. -f1)" = 13 ] && echo -D__alpm_list_t=_alpm_list_t -D__alpm_handle_t=_alpm_handle_t)
 export CGO_CFLAGS = -O2 -g $(ALPM13_DEFINES)
 
-.PHONY: all deps build test vet fmt-check unit demo bench bench-smoke clean
+.PHONY: all deps build test vet fmt-check unit demo bench bench-smoke clean dist
 
 all: build
 
@@ -51,5 +51,12 @@ bench: build
 bench-micro: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./scan/ ./cache/ ./internal/vercmp/
 
+# The release tarball of the tag v$(PKGVER) (the PKGBUILD's source).
+PKGVER = $(shell sed -n 's/^pkgver=//p' PKGBUILD)
+dist:
+	@mkdir -p dist
+	bash scripts/dist.sh v$(PKGVER) dist/pactidy-$(PKGVER).tar.gz
+	@sha256sum dist/pactidy-$(PKGVER).tar.gz
+
 clean:
-	rm -rf bin
+	rm -rf bin dist
