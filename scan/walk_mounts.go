@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/pactidy/pactidy/internal/fsafe"
 )
 
 // mountPlan says which mount points below the root the walk enters.
@@ -78,31 +80,12 @@ func readMountInfo(file string) []mountEntry {
 		out = append(out, mountEntry{
 			id:    id,
 			dev:   fields[2],
-			root:  unescapeMount(fields[3]),
-			point: unescapeMount(fields[4]),
+			root:  fsafe.UnescapeMount(fields[3]),
+			point: fsafe.UnescapeMount(fields[4]),
 			fs:    fields[sep+1],
 		})
 	}
 	return out
-}
-
-// unescapeMount undoes the kernel's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // below returns p relative to root when p is strictly inside root.
@@ -208,7 +191,7 @@ func swapFiles(file, root string) []string {
 		if i == 0 || len(f) < 2 || f[1] != "file" {
 			continue
 		}
-		if rel, ok := relBelow(unescapeMount(f[0]), root); ok {
+		if rel, ok := relBelow(fsafe.UnescapeMount(f[0]), root); ok {
 			out = append(out, rel)
 		}
 	}

@@ -26,7 +26,7 @@ func TestCleanUnownedSignals(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("building a root with pacman needs root here")
 	}
-	bin := buildBinary(t)
+	bin := pactidyBinary(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			r := testroot.New(t)

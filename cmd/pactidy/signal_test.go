@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,22 +13,6 @@ import (
 
 	"github.com/pactidy/pactidy/internal/testroot"
 )
-
-// buildBinary builds pactidy for the tests that drive the real process;
-// CGO_CFLAGS comes from the environment (the Makefile sets it).
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "pactidy")
-	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/pactidy/pactidy/cmd/pactidy")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build pactidy: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // TestCacheSignals: a hang-up, a termination, an interrupt or a quit in
 // the middle of `cache --remove` or `--move` finishes the file at hand,
@@ -39,7 +22,7 @@ func TestCacheSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildBinary(t)
+	bin := pactidyBinary(t)
 	r := testroot.New(t)
 	r.Install(t, testroot.Pkg{Name: "bar", Version: "1-1"})
 	for _, tc := range []struct {

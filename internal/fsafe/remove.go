@@ -197,57 +197,11 @@ func sameMount(parent, child Stat) error {
 	return nil
 }
 
-// removeContents empties dir, depth first, by handle.
+// removeContents empties dir, depth first, by handle: RemoveTreeIf's walk
+// with every object accepted.
 func removeContents(dir *Dir, path string) error {
-	names, err := dir.ReadDir()
-	if err != nil {
-		return unwrap(err)
-	}
-	for _, n := range names {
-		p := path + "/" + n
-		st, err := statx(dir.fd, n)
-		if err == unix.ENOENT {
-			continue
-		}
-		if err != nil {
-			return &fs.PathError{Op: "stat", Path: p, Err: err}
-		}
-		if !st.IsDir() {
-			err := retry(func() error { return unix.Unlinkat(dir.fd, n, 0) })
-			switch err {
-			case nil, unix.ENOENT:
-				continue
-			case unix.EISDIR:
-				err = fmt.Errorf("became a directory while being removed; %w", ErrChanged)
-			}
-			return &fs.PathError{Op: "remove", Path: p, Err: err}
-		}
-		if err := sameMount(dir.st, st); err != nil {
-			return &fs.PathError{Op: "remove", Path: p, Err: err}
-		}
-		sub, err := dir.OpenDir(n)
-		if err != nil {
-			return err
-		}
-		// The name may have been swapped between the stat and the open.
-		err = check(st.ID(), sub.st)
-		if err == nil {
-			err = sameMount(dir.st, sub.st)
-		}
-		if err != nil {
-			sub.Close()
-			return &fs.PathError{Op: "remove", Path: p, Err: err}
-		}
-		err = removeContents(sub, p)
-		sub.Close()
-		if err != nil {
-			return err
-		}
-		if err := retry(func() error { return unix.Unlinkat(dir.fd, n, unix.AT_REMOVEDIR) }); err != nil {
-			return &fs.PathError{Op: "remove", Path: p, Err: err}
-		}
-	}
-	return nil
+	var removed int
+	return removeContentsIf(dir, path, func(Stat) bool { return true }, &removed)
 }
 
 // Unstage puts back the entries of stage directories a killed process left

@@ -7,10 +7,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/fsafe"
 )
 
 // Reasons an entry is skipped; a *SkipError wraps one of them.
@@ -162,31 +163,12 @@ func mountPoints(file string) ([]string, error) {
 		if len(fields) < 5 {
 			continue
 		}
-		out = append(out, unescapeMount(fields[4]))
+		out = append(out, fsafe.UnescapeMount(fields[4]))
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
 	return out, nil
-}
-
-// unescapeMount undoes the kernel's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // mountAtOrBelow reports a mount point at real (a path of the running
