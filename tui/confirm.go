@@ -67,6 +67,21 @@ func (cm *confirmModel) text(canRun bool) string {
 		}
 		b.WriteString("\n")
 	}
+	if len(p.UserData) > 0 {
+		head := fmt.Sprintf("%s of user data to move (%s)", plural(len(p.UserData), "entry", "entries"), humanBytes(p.UserDataBytes))
+		b.WriteString(st.Label.Render(head) + " into the home's own quarantine")
+		if p.UserQuarantine != "" {
+			b.WriteString(" " + quote.Quote(p.UserQuarantine))
+		}
+		if p.UserOwner != "" {
+			b.WriteString(", moved as " + quote.Quote(p.UserOwner))
+		}
+		b.WriteString(", restorable by the owner:\n")
+		for _, u := range p.UserData {
+			b.WriteString(fmt.Sprintf("  %-10s %-6s %s\n", humanBytes(u.Size), u.Kind, quote.Quote(u.Path)))
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString(st.Label.Render("Total: "+humanBytes(p.Total())) + "\n")
 	for _, n := range p.Notes {
 		b.WriteString(st.Warn.Render("! "+quote.Quote(n)) + "\n")
@@ -129,6 +144,9 @@ func (rm *resultModel) set(r *Result) {
 	}
 	if r.QuarantineID != "" {
 		b.WriteString("\nTo bring the files back: pactidy quarantine restore " + r.QuarantineID + "\n")
+	}
+	if r.UserQuarantineID != "" {
+		b.WriteString("\nTo bring the user data back, as its owner:\n  pactidy quarantine restore --quarantine-dir " + quote.Quote(r.UserQuarantineDir) + " " + r.UserQuarantineID + "\n")
 	}
 	b.WriteString("\n" + st.Dim.Render("The sections are scanned again. Any key goes back; q quits."))
 	rm.view.SetContent(b.String())
@@ -214,6 +232,10 @@ func (m *Model) localPlan(sel Selection) *Plan {
 		p.CacheFiles = append(p.CacheFiles, c)
 		p.CacheBytes += c.Size
 	}
+	for _, u := range sel.Userdata {
+		p.UserData = append(p.UserData, u)
+		p.UserDataBytes += u.Size
+	}
 	return p
 }
 
@@ -244,7 +266,7 @@ func (m *Model) runPlan() tea.Cmd {
 
 func (m *Model) applyCmd() tea.Cmd {
 	p := m.confirm.plan
-	if len(p.Entries) == 0 && len(p.CacheFiles) == 0 {
+	if len(p.Entries) == 0 && len(p.CacheFiles) == 0 && len(p.UserData) == 0 {
 		return func() tea.Msg { return applyMsg{finished: true, res: &Result{}} }
 	}
 	eng, ctx := m.opts.Engine, m.ctx
@@ -297,7 +319,7 @@ func (m *Model) handleRun(msg tea.Msg) tea.Cmd {
 		m.merge(msg.res, msg.err, "quarantine and cache")
 		m.page = pageResult
 		m.result.set(m.result.res)
-		return m.startScan()
+		return tea.Batch(m.startScan(), m.rescanOnDemand())
 	}
 	return nil
 }
@@ -318,5 +340,8 @@ func (m *Model) merge(r *Result, err error, step string) {
 	total.Failures = append(total.Failures, r.Failures...)
 	if r.QuarantineID != "" {
 		total.QuarantineID = r.QuarantineID
+	}
+	if r.UserQuarantineID != "" {
+		total.UserQuarantineDir, total.UserQuarantineID = r.UserQuarantineDir, r.UserQuarantineID
 	}
 }

@@ -59,6 +59,8 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 	st := m.c.styles
 	if it == nil {
 		switch {
+		case s.state == sectionIdle:
+			return st.Dim.Render("Not scanned yet: " + m.c.keys.Scan.Help().Key + " looks through the home.")
 		case s.state == sectionPending:
 			return st.Dim.Render("Scanning…")
 		case s.state == sectionFailed:
@@ -172,6 +174,32 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 		for _, c := range g.Keep {
 			b.WriteString(st.Good.Render("keep   ") + cacheLine(c) + "\n")
 		}
+	case kindUser:
+		u := it.user
+		b.WriteString(st.Title.Render(it.label) + "\n")
+		line("User", quote.Quote(u.User))
+		advice := st.Warn.Render("needs a look")
+		if u.SafeToDrop {
+			advice = st.Good.Render("safe to drop") + ": programs recreate their caches"
+		} else {
+			advice += ": settings or data; check before removing"
+		}
+		line("Kind", u.Kind+" ("+userKindPlace(u.Kind)+"), "+advice)
+		line("Type", u.Type)
+		line("Size", humanBytes(u.Size))
+		if u.Type == "dir" {
+			line("Entries", strconv.Itoa(u.Entries))
+		}
+		if !u.MTime.IsZero() {
+			line("Modified", u.MTime.Local().Format("2006-01-02 15:04")+" (newest in it)")
+		}
+		line("Evidence", "no installed owner found")
+		line("Looked for", list(u.Checked))
+		line("Among", "installed packages, their provides and groups, binaries in /usr/bin, desktop files (name, Exec, StartupWMClass), directories packages own in /etc/xdg, /usr/share and /usr/lib")
+		if u.Incomplete {
+			line("Note", st.Warn.Render("could not be read in full; see the errors (e)"))
+		}
+		b.WriteString(st.Dim.Render("A guess from names: a program installed outside pacman, or whose data is named unlike anything it installs, shows up here too. Nothing is marked for you.") + "\n")
 	case kindInfo:
 		b.WriteString(st.Title.Render(it.label) + "\n")
 		if p := it.pacfile; p != nil {
@@ -185,6 +213,21 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// userKindPlace is where a kind of user data lives in a home.
+func userKindPlace(kind string) string {
+	switch kind {
+	case "cache":
+		return "~/.cache"
+	case "config":
+		return "~/.config"
+	case "data":
+		return "~/.local/share"
+	case "state":
+		return "~/.local/state"
+	}
+	return "a dot-directory in the home"
 }
 
 func cacheLine(c report.CacheCandidate) string {
@@ -224,6 +267,8 @@ func emptyText(s section) string {
 		return "Nothing to prune in the cache."
 	case secPacfiles:
 		return "No .pacnew or .pacsave files."
+	case secUserdata:
+		return "No user data without an installed owner."
 	}
 	return "No missing files."
 }

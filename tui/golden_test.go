@@ -35,7 +35,7 @@ func TestGolden(t *testing.T) {
 		}},
 		{"cache", func(t *testing.T, m *Model) {
 			deliverAll(m, sampleReport())
-			press(t, m, "shift+tab", "shift+tab", "shift+tab")
+			press(t, m, "shift+tab", "shift+tab", "shift+tab", "shift+tab")
 		}},
 		{"keep", func(t *testing.T, m *Model) {
 			deliverAll(m, sampleReport())

@@ -20,15 +20,16 @@ const (
 	secCache
 	secPacfiles
 	secMissing
+	secUserdata
 	numSections
 )
 
 var sectionIDs = [numSections]string{
 	report.SectionOrphans, report.SectionUnneeded, report.SectionForeign, report.SectionUnowned,
-	report.SectionCache, report.SectionPacfiles, report.SectionMissing,
+	report.SectionCache, report.SectionPacfiles, report.SectionMissing, report.SectionUserdata,
 }
 
-var sectionTitles = [numSections]string{"Orphans", "Unneeded", "Foreign", "Unowned", "Cache", "Pacnew/Pacsave", "Missing"}
+var sectionTitles = [numSections]string{"Orphans", "Unneeded", "Foreign", "Unowned", "Cache", "Pacnew/Pacsave", "Missing", "Userdata"}
 
 func sectionByID(id string) (section, bool) {
 	for i, s := range sectionIDs {
@@ -41,7 +42,12 @@ func sectionByID(id string) (section, bool) {
 
 // markable sections can be removed from the UI; the others are shown for
 // information.
-func (s section) markable() bool { return s <= secCache }
+func (s section) markable() bool { return s <= secCache || s == secUserdata }
+
+// onDemand sections are left out of the scan at start and computed only
+// when the user asks on their tab: the user data section looks into a
+// home, and its findings are a guess.
+func (s section) onDemand() bool { return s == secUserdata }
 
 // kind is what an item stands for.
 type kind int
@@ -51,6 +57,7 @@ const (
 	kindPath         // an unowned path
 	kindCache        // a cache group: one package name and architecture
 	kindInfo         // a pacfile or missing file, shown only
+	kindUser         // an entry of a home's data directories
 )
 
 // item is one row of a section.
@@ -72,6 +79,7 @@ type item struct {
 	group    *cacheGroup
 	pacfile  *report.Pacfile
 	missing  *report.MissingFile
+	user     *report.UserData
 
 	marked bool
 	// hidden by a keep-forever entry made in this session.
@@ -184,8 +192,28 @@ func itemsOf(s section, rep *report.Report) []*item {
 			m := &rep.MissingFiles[i]
 			items = append(items, &item{kind: kindInfo, key: m.Package + "\x00" + m.Path, label: quote.Quote(m.Path), missing: m, tags: []string{"of " + quote.Quote(m.Package)}})
 		}
+	case secUserdata:
+		for i := range rep.Userdata {
+			u := &rep.Userdata[i]
+			if u.MatchedBy != "" {
+				continue // in use by something installed (--show-hidden)
+			}
+			tags := []string{u.Kind, userNote(u)}
+			if u.Incomplete {
+				tags = append(tags, "incomplete")
+			}
+			items = append(items, &item{kind: kindUser, key: u.Path, label: quote.Quote(u.Path), size: u.Size, sized: true, user: u, tags: tags})
+		}
 	}
 	return items
+}
+
+// userNote is the heuristic's advice on a user data entry.
+func userNote(u *report.UserData) string {
+	if u.SafeToDrop {
+		return "safe to drop"
+	}
+	return "needs a look"
 }
 
 // quoteAll quotes each of xs for the terminal.

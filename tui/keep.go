@@ -27,8 +27,10 @@ var keepChoiceNames = [numKeepChoices]string{"this path", "its directory", "a pa
 
 // keepModel is the dialog that asks how to keep a path forever.
 type keepModel struct {
-	c      *common
-	path   string
+	c    *common
+	path string
+	// user owns the allowlist written to ("" for the system's).
+	user   string
 	choice keepChoice
 	input  textinput.Model
 	// values are the patterns of the choices, as edited.
@@ -98,6 +100,9 @@ func (k *keepModel) View() string {
 	st := k.c.styles
 	var b strings.Builder
 	b.WriteString(st.Title.Render("Keep forever") + "  " + quote.Quote(k.path) + "\n")
+	if k.user != "" {
+		b.WriteString(st.Dim.Render("in the allowlist of "+quote.Quote(k.user)+", ~/"+allowlist.UserFile) + "\n")
+	}
 	for c := keepChoice(0); c < numKeepChoices; c++ {
 		name := keepChoiceNames[c]
 		if c == k.choice {
@@ -114,11 +119,15 @@ func (k *keepModel) View() string {
 type keptEntry struct {
 	entry allowlist.Entry
 	file  string
+	// user owns the file ("" for the system's allowlist).
+	user  string
 	items []*item
 }
 
 type keptMsg struct {
 	entry allowlist.Entry
+	user  string
+	file  string
 	err   error
 }
 
@@ -135,9 +144,15 @@ func (m *Model) startKeep() tea.Cmd {
 	case it == nil:
 		return nil
 	case it.kind == kindPackage:
-		return m.keepCmd(allowlist.Entry{Kind: allowlist.KindPackage, Package: it.key})
+		return m.keepCmd(allowlist.Entry{Kind: allowlist.KindPackage, Package: it.key}, "")
 	case it.kind == kindPath || it.pacfile != nil:
 		m.page = pageKeep
+		m.keep.user = ""
+		return m.keep.open(it.key)
+	case it.kind == kindUser:
+		// A user's data is kept in their own allowlist.
+		m.page = pageKeep
+		m.keep.user = it.user.User
 		return m.keep.open(it.key)
 	case it.kind == kindCache:
 		m.status = "cache files follow the cache policy; keep the package itself with K on its tab"
@@ -163,7 +178,7 @@ func (m *Model) updateKeep(msg tea.Msg) tea.Cmd {
 			}
 			m.page = pageBrowse
 			m.keep.input.Blur()
-			return m.keepCmd(e)
+			return m.keepCmd(e, m.keep.user)
 		case kp.String() == "tab" || kp.String() == "down":
 			m.keep.choose((m.keep.choice + 1) % numKeepChoices)
 			return nil
@@ -177,34 +192,48 @@ func (m *Model) updateKeep(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// keepCmd writes e into the allowlist file, as `pactidy allow add` does.
-func (m *Model) keepCmd(e allowlist.Entry) tea.Cmd {
+// keepCmd writes e into the allowlist file, as `pactidy allow add` does:
+// the system's, or with user set that user's own, written as that user.
+func (m *Model) keepCmd(e allowlist.Entry, user string) tea.Cmd {
+	if user != "" {
+		ua, ctx := m.opts.UserAllowlist, m.ctx
+		if ua == nil {
+			m.status = "no allowlist of " + quote.Quote(user) + " to write to"
+			return nil
+		}
+		return func() tea.Msg {
+			file, err := ua.Add(ctx, user, e)
+			return keptMsg{entry: e, user: user, file: file, err: err}
+		}
+	}
 	file := m.opts.AllowlistFile
 	if file == "" {
 		m.status = "no allowlist file to write to"
 		return nil
 	}
 	return func() tea.Msg {
-		return keptMsg{entry: e, err: allowlist.Add(file, e)}
+		return keptMsg{entry: e, file: file, err: allowlist.Add(file, e)}
 	}
 }
 
 func (m *Model) handleKept(msg keptMsg) {
 	if msg.err != nil {
-		m.addError(m.opts.AllowlistFile, msg.err)
+		m.addError(msg.file, msg.err)
 		return
 	}
-	ke := keptEntry{entry: msg.entry, file: m.opts.AllowlistFile}
+	ke := keptEntry{entry: msg.entry, file: msg.file, user: msg.user}
 	for _, s := range m.sections {
-		ke.items = append(ke.items, hideKept(s, msg.entry)...)
+		ke.items = append(ke.items, hideKept(s, msg.entry, msg.user)...)
 	}
 	m.kept = append(m.kept, ke)
 	m.status = fmt.Sprintf("kept forever: %q in %s (%s hidden; u undoes)", msg.entry.String(), quote.Quote(ke.file), plural(len(ke.items), "item", "items"))
 	m.updateDetail()
 }
 
-// hideKept hides the items of s that e keeps and returns them.
-func hideKept(s *sectionModel, e allowlist.Entry) []*item {
+// hideKept hides the items of s that e keeps and returns them. An entry
+// of user's own allowlist keeps only that user's data; the system's keep
+// user data too.
+func hideKept(s *sectionModel, e allowlist.Entry, user string) []*item {
 	var hidden []*item
 	var l *allowlist.List
 	if e.Kind != allowlist.KindPackage {
@@ -217,9 +246,11 @@ func hideKept(s *sectionModel, e allowlist.Entry) []*item {
 		var keep bool
 		switch {
 		case e.Kind == allowlist.KindPackage:
-			keep = it.kind == kindPackage && it.key == e.Package
+			keep = it.kind == kindPackage && it.key == e.Package && user == ""
+		case l != nil && it.kind == kindUser:
+			keep = (user == "" || it.user.User == user) && l.KeepsPath(it.key, nil)
 		case l != nil && (it.kind == kindPath || it.pacfile != nil):
-			keep = l.KeepsPath(it.key, nil)
+			keep = user == "" && l.KeepsPath(it.key, nil)
 		}
 		if keep {
 			it.hidden, it.marked = true, false
@@ -237,7 +268,7 @@ func hideKept(s *sectionModel, e allowlist.Entry) []*item {
 // while it was being computed.
 func (m *Model) reapplyKeeps(s *sectionModel) {
 	for i := range m.kept {
-		m.kept[i].items = append(m.kept[i].items, hideKept(s, m.kept[i].entry)...)
+		m.kept[i].items = append(m.kept[i].items, hideKept(s, m.kept[i].entry, m.kept[i].user)...)
 	}
 }
 
@@ -248,6 +279,13 @@ func (m *Model) undoKeep() tea.Cmd {
 		return nil
 	}
 	ke := m.kept[len(m.kept)-1]
+	if ke.user != "" {
+		ua, ctx := m.opts.UserAllowlist, m.ctx
+		return func() tea.Msg {
+			_, err := ua.Remove(ctx, ke.user, ke.entry)
+			return unkeptMsg{kept: ke, err: err}
+		}
+	}
 	return func() tea.Msg {
 		return unkeptMsg{kept: ke, err: allowlist.Remove(ke.file, ke.entry)}
 	}

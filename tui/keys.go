@@ -17,6 +17,7 @@ type KeyMap struct {
 	Invert   key.Binding
 	Sort     key.Binding
 	Filter   key.Binding
+	Scan     key.Binding
 	Keep     key.Binding
 	Undo     key.Binding
 	Remove   key.Binding
@@ -45,6 +46,7 @@ func DefaultKeyMap() *KeyMap {
 		Invert:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invert marks")),
 		Sort:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by size/name")),
 		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Scan:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "scan user data")),
 		Keep:     key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "keep forever")),
 		Undo:     key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo keep")),
 		Remove:   key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "remove marked…")),
@@ -67,7 +69,7 @@ func (k *KeyMap) ShortHelp() []key.Binding {
 func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextTab, k.PrevTab, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Mark, k.MarkAll, k.Invert, k.Sort, k.Filter, k.Errors},
+		{k.Mark, k.MarkAll, k.Invert, k.Sort, k.Filter, k.Scan, k.Errors},
 		{k.Keep, k.Undo, k.Remove, k.Yes, k.No, k.Help, k.Quit},
 	}
 }

@@ -27,6 +27,9 @@ type Options struct {
 	Engine Engine
 	// AllowlistFile is the file K writes to (the one `pactidy allow` edits).
 	AllowlistFile string
+	// UserAllowlist is where K writes for user data (the owner's own
+	// allowlist); nil refuses to keep user data.
+	UserAllowlist UserAllowlist
 	// Color allows colours (false for NO_COLOR and --color never).
 	Color bool
 	// Context ends the scans.
@@ -139,7 +142,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 		return m, nil
 	case spinner.TickMsg:
-		if !m.scanning && m.page != pageRunning {
+		if !m.busy() && m.page != pageRunning {
 			return m, nil
 		}
 		var cmd tea.Cmd
@@ -257,6 +260,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Sort):
 		s.setSort(1 - s.sort)
 		m.status = "sorted by " + s.sort.String()
+	case key.Matches(msg, k.Scan):
+		return m.scanOnDemand()
 	case key.Matches(msg, k.Filter):
 		m.page = pageFilter
 		m.filter.SetValue(s.filter)
@@ -356,6 +361,8 @@ func (m *Model) Selection() Selection {
 				sel.Unowned = append(sel.Unowned, *it.unowned)
 			case it.group != nil:
 				sel.Cache = append(sel.Cache, it.group.Remove...)
+			case it.user != nil:
+				sel.Userdata = append(sel.Userdata, *it.user)
 			}
 		}
 	}

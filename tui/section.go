@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/table"
 )
@@ -14,6 +15,8 @@ const (
 	sectionPending sectionState = iota
 	sectionDone
 	sectionFailed
+	// sectionIdle: an on-demand section nobody asked for yet.
+	sectionIdle
 )
 
 // sectionModel is one tab: its items, the shown (filtered, sorted) part of
@@ -24,6 +27,8 @@ type sectionModel struct {
 	state    sectionState
 	err      error
 	progress Progress
+	// demandGen counts the on-demand scans of the section.
+	demandGen int
 
 	all     []*item
 	visible []*item
@@ -48,6 +53,9 @@ func newSection(c *common, id section) *sectionModel {
 	t := table.New(table.WithFocused(true))
 	t.SetStyles(table.Styles{Header: c.styles.Header.PaddingRight(1), Cell: c.styles.Cell.PaddingRight(1), Selected: c.styles.Selected})
 	s := &sectionModel{c: c, id: id, table: t}
+	if id.onDemand() {
+		s.state = sectionIdle
+	}
 	s.layout(80, 10)
 	return s
 }
@@ -119,6 +127,13 @@ func (s *sectionModel) row(it *item) []string {
 	size := ""
 	if it.sized {
 		size = humanBytes(it.size)
+	}
+	if u := it.user; u != nil {
+		entries := ""
+		if u.Type == "dir" {
+			entries = fmt.Sprintf("%7d", u.Entries)
+		}
+		return []string{mark, it.label, fmt.Sprintf("%10s", size), u.Kind, entries, dateOf(u.MTime)}
 	}
 	return []string{mark, it.label, fmt.Sprintf("%10s", size), strings.Join(it.tags, ", ")}
 }
@@ -233,9 +248,25 @@ func (s *sectionModel) layout(w, h int) {
 	if s.id == secUnowned || s.id == secPacfiles || s.id == secMissing {
 		name = "Path"
 	}
-	s.table.SetColumns([]table.Column{{Title: " ", Width: markW}, {Title: name, Width: nameW}, {Title: fmt.Sprintf("%10s", "Size"), Width: sizeW}, {Title: "Tags", Width: tagW}})
+	if s.id == secUserdata {
+		// The heuristic's advice is in the detail pane (and the filter).
+		const kindW, entW, dateW = 6, 7, 10
+		pathW := max(w-markW-sizeW-kindW-entW-dateW-6, 8)
+		s.table.SetColumns([]table.Column{{Title: " ", Width: markW}, {Title: "Path", Width: pathW}, {Title: fmt.Sprintf("%10s", "Size"), Width: sizeW},
+			{Title: "Kind", Width: kindW}, {Title: fmt.Sprintf("%7s", "Entries"), Width: entW}, {Title: "Modified", Width: dateW}})
+	} else {
+		s.table.SetColumns([]table.Column{{Title: " ", Width: markW}, {Title: name, Width: nameW}, {Title: fmt.Sprintf("%10s", "Size"), Width: sizeW}, {Title: "Tags", Width: tagW}})
+	}
 	s.table.SetWidth(w)
 	s.table.SetHeight(max(h, 2))
 }
 
 func (s *sectionModel) View() string { return s.table.View() }
+
+// dateOf is a day for a list column; "" for an unknown time.
+func dateOf(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("2006-01-02")
+}

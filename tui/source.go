@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/report"
 )
 
@@ -15,6 +16,28 @@ type Source interface {
 	// Info of the database read. It returns when all sections are done;
 	// an error is a failure of the whole run (an unreadable database).
 	Scan(ctx context.Context, emit func(Event)) error
+}
+
+// OnDemandSource is a Source with a section its Scan leaves out and that
+// is computed only when the user asks for it on its tab: the user data
+// section (report.SectionUserdata) looks into a home and is a guess from
+// names, so it is never scanned at start.
+type OnDemandSource interface {
+	Source
+	// ScanSection computes one such section and emits its events as Scan
+	// does (progress, then Done with the section's report, or Err). An
+	// error it returns fails the section.
+	ScanSection(ctx context.Context, section string, emit func(Event)) error
+}
+
+// UserAllowlist edits a user's own allowlist (allowlist.UserFile in the
+// home), where keep-forever writes for user data. The file is written as
+// its user, never by root.
+type UserAllowlist interface {
+	// Add appends e to user's allowlist and returns the file's path.
+	Add(ctx context.Context, user string, e allowlist.Entry) (file string, err error)
+	// Remove deletes e from user's allowlist and returns the file's path.
+	Remove(ctx context.Context, user string, e allowlist.Entry) (file string, err error)
 }
 
 // Event is one piece of news from a running scan.
@@ -75,11 +98,12 @@ type Selection struct {
 	Packages []string
 	Unowned  []report.Unowned
 	Cache    []report.CacheCandidate
+	Userdata []report.UserData
 }
 
 // Empty reports whether nothing is marked.
 func (s Selection) Empty() bool {
-	return len(s.Packages) == 0 && len(s.Unowned) == 0 && len(s.Cache) == 0
+	return len(s.Packages) == 0 && len(s.Unowned) == 0 && len(s.Cache) == 0 && len(s.Userdata) == 0
 }
 
 // Plan is what a confirmed removal will do.
@@ -94,6 +118,12 @@ type Plan struct {
 	EntryBytes int64
 	CacheFiles []report.CacheCandidate
 	CacheBytes int64
+	// UserData go into the quarantine of their home, UserQuarantine (as
+	// the system sees it), moved by the home's owner, UserOwner.
+	UserData       []report.UserData
+	UserDataBytes  int64
+	UserQuarantine string
+	UserOwner      string
 	// Notes are warnings to read before saying yes.
 	Notes []string
 	// Handle is the engine's own plan.
@@ -101,7 +131,9 @@ type Plan struct {
 }
 
 // Total is the number of bytes the plan frees.
-func (p *Plan) Total() int64 { return p.PackageBytes + p.EntryBytes + p.CacheBytes }
+func (p *Plan) Total() int64 {
+	return p.PackageBytes + p.EntryBytes + p.CacheBytes + p.UserDataBytes
+}
 
 // Result is what a removal did.
 type Result struct {
@@ -112,6 +144,11 @@ type Result struct {
 	Failures    []Failure
 	// QuarantineID names the quarantine run (pactidy quarantine restore ID).
 	QuarantineID string
+	// UserQuarantineDir and UserQuarantineID name the run in a home's own
+	// quarantine that user data went into (restored by its owner with
+	// pactidy quarantine restore --quarantine-dir DIR ID).
+	UserQuarantineDir string
+	UserQuarantineID  string
 }
 
 // Failure is one item that was not done, and why.
@@ -132,7 +169,7 @@ type Engine interface {
 	// AfterPackages reads the database again after the command ran
 	// (runErr is how it ended) and says what was removed.
 	AfterPackages(ctx context.Context, p *Plan, runErr error) (*Result, error)
-	// Apply quarantines the plan's entries and prunes its cache files,
-	// calling progress after each item.
+	// Apply quarantines the plan's entries and user data and prunes its
+	// cache files, calling progress after each item.
 	Apply(ctx context.Context, p *Plan, progress func(done, total int, bytes int64)) (*Result, error)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -25,7 +26,7 @@ func (m *Model) render() string {
 	w, h := m.c.width, m.c.height
 	st := m.c.styles
 	var body string
-	footer := m.help.View(m.c.keys)
+	footer := m.help.View(m.browseKeys())
 	switch m.page {
 	case pageHelp:
 		m.help.ShowAll = true
@@ -74,6 +75,16 @@ func (m *Model) render() string {
 	return fit(screen, w, h)
 }
 
+// browseKeys is the key help of the browsing screen: on a tab scanned on
+// demand, its scan key first.
+func (m *Model) browseKeys() help.KeyMap {
+	k := m.c.keys
+	if m.active.onDemand() {
+		return bindings(append([]key.Binding{k.Scan}, k.ShortHelp()...))
+	}
+	return k
+}
+
 func helpBinding(k, desc string) key.Binding {
 	return key.NewBinding(key.WithKeys(k), key.WithHelp(k, desc))
 }
@@ -84,7 +95,7 @@ func (m *Model) titleView() string {
 	if m.root != "" && m.root != "/" {
 		t += " " + st.Dim.Render("on "+quote.Quote(m.root))
 	}
-	if m.scanning {
+	if m.busy() {
 		var running []string
 		for _, s := range m.sections {
 			if s.state == sectionPending {
@@ -148,6 +159,8 @@ func (m *Model) tabsView() string {
 				label += " " + m.spinner.View()
 			case sectionFailed:
 				label += " !"
+			case sectionIdle:
+				label += " ?"
 			default:
 				n, bytes, sized := s.totals()
 				label += fmt.Sprintf(" %d", n)
@@ -182,6 +195,8 @@ func (m *Model) tabsView() string {
 func (m *Model) listView(s *sectionModel) string {
 	st := m.c.styles
 	switch {
+	case s.state == sectionIdle:
+		return m.idleText(s)
 	case s.state == sectionPending:
 		p := ""
 		if s.progress != (Progress{}) {
@@ -194,6 +209,26 @@ func (m *Model) listView(s *sectionModel) string {
 		return st.Dim.Render(emptyText(s.id))
 	}
 	return s.View()
+}
+
+// idleText explains an on-demand section before it is scanned.
+func (m *Model) idleText(s *sectionModel) string {
+	st := m.c.styles
+	k := m.c.keys.Scan.Help().Key
+	if _, ok := m.opts.Source.(OnDemandSource); !ok {
+		return st.Dim.Render(sectionTitles[s.id] + " cannot be scanned in this build.")
+	}
+	wrap := lipgloss.NewStyle().Width(max(s.width, 20))
+	paras := []string{
+		st.Title.Render("Stale user data"),
+		"Entries of ~/.config, ~/.cache, ~/.local/share, ~/.local/state and the dot-directories of your home that no installed program seems to use.",
+		st.Warn.Render("A guess from names") + ": nothing is marked for you. Entries in ~/.cache are safe to drop; the others need a look first. Marked entries go into the home's own quarantine, moved by its owner, and can be restored.",
+		"Not scanned at start: press " + st.Label.Render(k) + " to look through the home.",
+	}
+	for i, p := range paras {
+		paras[i] = wrap.Render(p)
+	}
+	return strings.Join(paras, "\n\n")
 }
 
 func progressOf(p Progress) string {
