@@ -20,6 +20,8 @@ type tuiOptions struct {
 	elevate       string
 	quarantineDir string
 	unowned       findings.UnownedOptions
+	// userdata chooses the home the Userdata tab looks through.
+	userdata userdataOptions
 	// exitAfter runs without a terminal and quits by itself (the bench
 	// harness times the first frame and the last section this way).
 	exitAfter string
@@ -29,6 +31,13 @@ const tuiHelp = `Review the findings interactively: every section of the report 
 filling in as the scans finish. Mark items with space, keep them forever
 with K (written to the allowlist file 'pactidy allow' edits), and remove
 what is marked with d after reading the summary. Press ? for the keys.
+
+The Userdata tab (stale data of programs that are gone, in ~/.config,
+~/.cache, ~/.local/share, ...) is never scanned at start: press r on it to
+look through the invoking user's home (under sudo the one who called sudo;
+--user NAME for another). Its entries go into the home's own quarantine,
+moved by the home's owner, and K keeps them in the owner's own allowlist,
+~/.config/pactidy/allowlist, written as the owner.
 
 pactidy without a command opens this review on a terminal, and prints the
 report otherwise.`
@@ -71,6 +80,7 @@ func addTUIFlags(cmd *cobra.Command, opts *tuiOptions) {
 	f.StringVar(&opts.elevate, "elevate", "", "command that runs pacman as root when pactidy is not root: sudo, doas, run0 or `CMD` (default sudo)")
 	f.StringVar(&opts.quarantineDir, "quarantine-dir", "", "quarantine `dir` (default: ROOT/var/lib/pactidy/quarantine)")
 	addUnownedFlags(f, &opts.unowned)
+	f.StringVar(&opts.userdata.User, "user", "", "Userdata tab: look through the home of `user` (default: the invoking user)")
 	f.StringVar(&opts.exitAfter, "exit-after", "", "run without a terminal and quit after first-frame or last-section (for timing)")
 	f.MarkHidden("exit-after")
 }
@@ -101,12 +111,13 @@ func runTUI(ctx context.Context, app *App, opts *tuiOptions) error {
 	defer cancel()
 	state := &scanState{}
 	m := tui.New(tui.Options{
-		Source: &tuiSource{app: app, mode: mode, unowned: opts.unowned, state: state},
+		Source: &tuiSource{app: app, mode: mode, unowned: opts.unowned, userdata: opts.userdata, state: state},
 		Engine: &tuiEngine{app: app, state: state, opts: clean.Options{
 			Elevate:       opts.elevate,
 			QuarantineDir: opts.quarantineDir,
 		}},
 		AllowlistFile: app.defaultAllowlistFile(),
+		UserAllowlist: &userAllowlist{app: app},
 		Color:         app.useColor(),
 		Context:       ctx,
 		ExitAfter:     opts.exitAfter,

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"strings"
 	"sync"
 
 	"github.com/pactidy/pactidy/cache"
 	"github.com/pactidy/pactidy/internal/clean"
 	"github.com/pactidy/pactidy/internal/conf"
+	"github.com/pactidy/pactidy/internal/quarantine"
+	"github.com/pactidy/pactidy/internal/quote"
 	"github.com/pactidy/pactidy/internal/report"
 	"github.com/pactidy/pactidy/scan"
 	"github.com/pactidy/pactidy/tui"
@@ -24,6 +30,11 @@ type scanState struct {
 	graph     *scan.Graph
 	unowned   []scan.UnownedEntry
 	cachePlan *cache.Plan
+	// The on-demand userdata section: its configuration, the homes looked
+	// through and the entries with no installed owner.
+	userCfg  *conf.Config
+	homes    []scan.Home
+	userdata []scan.UserEntry
 }
 
 func (s *scanState) set(f func(s *scanState)) {
@@ -36,6 +47,12 @@ func (s *scanState) get() (cfg *conf.Config, g *scan.Graph, unowned []scan.Unown
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cfg, s.graph, s.unowned, s.cachePlan
+}
+
+func (s *scanState) getUserData() (*conf.Config, []scan.Home, []scan.UserEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.userCfg, s.homes, s.userdata
 }
 
 // tuiEngine carries out what the user confirmed in the UI through the
@@ -55,6 +72,8 @@ type enginePlan struct {
 	entries  *clean.QuarantineEntries
 	cache    *clean.PruneCache
 	pacman   *clean.Pacman
+	// userdata is moved by the home's owner into the home's quarantine.
+	userdata *clean.UserData
 }
 
 func (e *tuiEngine) confirmed() clean.Options {
@@ -65,11 +84,16 @@ func (e *tuiEngine) confirmed() clean.Options {
 
 func (e *tuiEngine) Plan(ctx context.Context, sel tui.Selection) (*tui.Plan, error) {
 	cfg, g, unowned, cp := e.state.get()
-	if cfg == nil {
+	if cfg == nil && (len(sel.Packages) > 0 || len(sel.Unowned) > 0 || len(sel.Cache) > 0) {
 		return nil, errors.New("the scan has not finished yet")
 	}
 	ep := &enginePlan{cfg: cfg}
 	p := &tui.Plan{Handle: ep}
+	if len(sel.Userdata) > 0 {
+		if err := e.planUserData(sel.Userdata, ep, p); err != nil {
+			return nil, err
+		}
+	}
 	if len(sel.Packages) > 0 {
 		if g == nil {
 			return nil, errors.New("the package sections have not finished yet")
@@ -143,6 +167,46 @@ func (e *tuiEngine) Plan(ctx context.Context, sel tui.Selection) (*tui.Plan, err
 	return p, nil
 }
 
+// planUserData plans the move of the marked user data, as pactidy clean
+// userdata does: each entry must still be what the scan saw.
+func (e *tuiEngine) planUserData(sel []report.UserData, ep *enginePlan, p *tui.Plan) error {
+	cfg, homes, found := e.state.getUserData()
+	if cfg == nil {
+		return errors.New("the user data has not been scanned")
+	}
+	user := sel[0].User
+	var names []string
+	marked := map[string]report.UserData{}
+	for _, u := range sel {
+		if u.User != user {
+			return errors.New("user data of one home at a time: unmark the entries of the other homes")
+		}
+		names = append(names, u.Path)
+		marked[u.Path] = u
+	}
+	h, ok := scan.UserByName(homes, user)
+	if !ok {
+		return fmt.Errorf("%s: not a user whose home was looked through", quote.Quote(user))
+	}
+	a, dropped := clean.PlanUserData(cfg.RootDir, h, found, names)
+	for _, d := range dropped {
+		p.Notes = append(p.Notes, fmt.Sprintf("%s: %v; left out", d.Name, d.Err))
+	}
+	if a.Items() == 0 {
+		return nil
+	}
+	ep.userdata = a
+	for _, q := range a.Entries {
+		u := marked[q.Path]
+		u.Size = q.Size
+		p.UserData = append(p.UserData, u)
+	}
+	p.UserDataBytes = a.Bytes()
+	p.UserQuarantine = quarantine.UserDir(h.Dir)
+	p.UserOwner = h.User
+	return nil
+}
+
 func (e *tuiEngine) PackageCommand(p *tui.Plan) (*exec.Cmd, error) {
 	ep := p.Handle.(*enginePlan)
 	if ep.packages == nil || len(ep.packages.Packages) == 0 {
@@ -184,22 +248,32 @@ func (e *tuiEngine) Apply(ctx context.Context, p *tui.Plan, progress func(done, 
 	if ep.cache != nil {
 		plan.Actions = append(plan.Actions, ep.cache)
 	}
-	if len(plan.Actions) == 0 {
-		return &tui.Result{}, nil
+	out := &tui.Result{}
+	if len(plan.Actions) > 0 {
+		if err := e.applySystem(ctx, plan, out, progress); err != nil {
+			return out, err
+		}
 	}
+	if ep.userdata != nil {
+		return out, e.applyUserData(ctx, ep.userdata, out, progress)
+	}
+	return out, nil
+}
+
+// applySystem runs the quarantine of unowned entries and the cache prune.
+func (e *tuiEngine) applySystem(ctx context.Context, plan *clean.Plan, out *tui.Result, progress func(done, total int, bytes int64)) error {
 	opts := e.confirmed()
 	// What was kept forever in this session counts.
 	if allow, err := e.app.allowlist(); err == nil {
 		opts.Allow = allow
 	} else {
-		return nil, err
+		return err
 	}
 	res, err := clean.Run(ctx, plan, opts, func(ev clean.Event) {
 		progress(ev.Progress.Finished(), ev.Progress.Items, ev.Progress.BytesDone)
 	})
-	out := &tui.Result{}
 	if res == nil {
-		return out, err
+		return err
 	}
 	out.Freed = res.Bytes
 	for _, ar := range res.Actions {
@@ -216,7 +290,74 @@ func (e *tuiEngine) Apply(ctx context.Context, p *tui.Plan, progress func(done, 
 			out.Failures = append(out.Failures, tui.Failure{What: f.Name, Why: f.Err.Error()})
 		}
 	}
-	return out, err
+	return err
+}
+
+// applyUserData moves the planned user data into the home's quarantine as
+// the home's owner: in this process when it is the owner, else (as root)
+// by pactidy clean userdata run as the owner, whose JSON result it reads.
+// Root itself never writes into the home.
+func (e *tuiEngine) applyUserData(ctx context.Context, p *clean.UserData, out *tui.Result, progress func(done, total int, bytes int64)) error {
+	res := &cleanResultJSON{Items: []cleanItemJSON{}}
+	switch uid := os.Geteuid(); {
+	case uid == p.Home.UID:
+		done, bytes := 0, int64(0)
+		err := e.app.userMove(ctx, p, res, func(r quarantine.Result) {
+			done++
+			bytes += r.Bytes
+			progress(done, p.Items(), bytes)
+		})
+		if err != nil {
+			out.Failures = append(out.Failures, tui.Failure{What: "user data", Why: err.Error()})
+		}
+	case uid == 0:
+		if err := e.asOwnerJSON(ctx, p, res); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("the data of %s is moved by %s only", quote.Quote(p.Home.User), quote.Quote(p.Home.User))
+	}
+	out.Quarantined += res.Done
+	out.Freed += res.Bytes
+	for _, it := range res.Items {
+		if it.Status != "done" {
+			out.Failures = append(out.Failures, tui.Failure{What: it.Name, Why: it.Error})
+		}
+	}
+	if q := res.Quarantine; q != nil {
+		out.UserQuarantineDir, out.UserQuarantineID = q.Dir, q.ID
+	}
+	return nil
+}
+
+// asOwnerJSON runs pactidy clean userdata --json as the home's owner for
+// the plan's entries and reads its result. The child scans again and moves
+// only what is still a finding.
+func (e *tuiEngine) asOwnerJSON(ctx context.Context, p *clean.UserData, res *cleanResultJSON) error {
+	args := []string{"clean", "userdata", "--yes", "--json", "--user", p.Home.User, "--"}
+	for _, q := range p.Entries {
+		args = append(args, q.Path)
+	}
+	cmd, err := e.app.ownerCommand(ctx, p.Home, args...)
+	if err != nil {
+		return err
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var doc cleanJSON
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || doc.Result == nil {
+		msg := strings.TrimSpace(stderr.String())
+		if runErr == nil {
+			runErr = fmt.Errorf("no result from pactidy clean userdata run as %s", p.Home.User)
+		}
+		if msg != "" {
+			return fmt.Errorf("moving the data as %s: %v: %s", p.Home.User, runErr, msg)
+		}
+		return fmt.Errorf("moving the data as %s: %w", p.Home.User, runErr)
+	}
+	*res = *doc.Result
+	return nil
 }
 
 func joinNames(xs []string) string {

@@ -22,11 +22,13 @@ type tuiSource struct {
 	app     *App
 	mode    scan.OptionalMode
 	unowned findings.UnownedOptions
+	// userdata chooses the home of the on-demand userdata section.
+	userdata userdataOptions
 	// state keeps what the removal engine needs of the last scan.
 	state *scanState
 }
 
-var _ tui.Source = (*tuiSource)(nil)
+var _ tui.OnDemandSource = (*tuiSource)(nil)
 
 func (s *tuiSource) Scan(ctx context.Context, emit func(tui.Event)) error {
 	app := s.app
@@ -93,6 +95,60 @@ func (s *tuiSource) Scan(ctx context.Context, emit func(tui.Event)) error {
 				}
 			}
 			emit(tui.Event{Section: sec, Done: true, Report: &rep, Progress: p})
+		}
+	})
+	if res == nil {
+		return err
+	}
+	return nil
+}
+
+// ScanSection computes the userdata section, which Scan never does: it
+// looks into the invoking user's home (or --user's), with the system's
+// allowlist and the user's own.
+func (s *tuiSource) ScanSection(ctx context.Context, section string, emit func(tui.Event)) error {
+	if section != report.SectionUserdata {
+		return fmt.Errorf("section %s is not scanned on request", section)
+	}
+	app := s.app
+	cfg, err := app.configNoWarn()
+	if err != nil {
+		return err
+	}
+	homes, err := app.homes(cfg, s.userdata)
+	if err != nil {
+		return err
+	}
+	allow, err := app.allowlist()
+	if err != nil {
+		return err
+	}
+	keep, err := userKeep(cfg.RootDir, allow, homes)
+	if err != nil {
+		return err
+	}
+	var dbErrs []report.Error
+	res, err := findings.Run(ctx, findings.Options{
+		Config: cfg, Sections: []string{report.SectionUserdata}, Allow: allow, Unowned: s.unowned,
+		Homes: homes, UserKeep: keep, Getenv: app.Getenv, Now: app.Now, KeepGoing: true,
+	}, func(ev findings.Event) {
+		switch {
+		case ev.Section == findings.SectionDatabase:
+			if ev.Kind == findings.EventSection {
+				dbErrs = ev.Result.Report.Errors
+			}
+		case ev.Kind == findings.EventProgress:
+			emit(tui.Event{Section: section, Progress: tui.Progress{Packages: ev.Progress.Packages, Dirs: ev.Progress.Dirs, Files: ev.Progress.Entries, Bytes: ev.Progress.Bytes}})
+		case ev.Kind == findings.EventError:
+			emit(tui.Event{Section: section, Err: ev.Err})
+		case ev.Kind == findings.EventSection:
+			rep := *ev.Result.Report
+			rep.Errors = append(slices.Clone(dbErrs), rep.Errors...)
+			if s.state != nil {
+				found := ev.Result.Userdata
+				s.state.set(func(st *scanState) { st.userCfg, st.homes, st.userdata = cfg, homes, found })
+			}
+			emit(tui.Event{Section: section, Done: true, Report: &rep})
 		}
 	})
 	if res == nil {

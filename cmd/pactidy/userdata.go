@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -140,16 +142,26 @@ func newCleanUserdataCmd(app *App, opts *cleanOptions) *cobra.Command {
 }
 
 func runCleanUserdata(ctx context.Context, app *App, opts *cleanOptions, uo userdataOptions, paths []string) error {
-	if opts.JSON {
-		return usagef("clean userdata: --json is not supported; use report --only userdata --json for the plan")
-	}
 	cfg, homes, found, err := app.userData(ctx, uo)
 	if err != nil {
 		return err
 	}
+	if opts.JSON && len(homes) > 1 {
+		return usagef("clean userdata --json: one home at a time (--user NAME)")
+	}
 	var plans []*clean.UserData
 	var items int
 	var bytes int64
+	out := cleanJSON{
+		SchemaVersion: report.SchemaVersion,
+		GeneratedAt:   app.Now().UTC().Format(time.RFC3339),
+		Section:       report.SectionUserdata,
+		Action:        "plan",
+		Plan:          cleanPlanJSON{Entries: []cleanEntryJSON{}},
+		Errors:        []report.Error{},
+	}
+	// stdout carries the JSON document only.
+	text := !opts.JSON
 	for _, h := range homes {
 		var names []string
 		for _, p := range paths {
@@ -182,18 +194,32 @@ func runCleanUserdata(ctx context.Context, app *App, opts *cleanOptions, uo user
 			return usagef("clean userdata: %s is not in a home looked through (see --user, --all-users)", quote.Quote(p))
 		}
 	}
-	if items == 0 {
-		fmt.Fprintln(app.Stdout, "Nothing to move.")
-		return nil
-	}
-	fmt.Fprintf(app.Stdout, "Move %d %s (%s) into the home's quarantine:\n", items, plural(items, "entry", "entries"), report.HumanBytes(bytes))
+	out.Plan.Items, out.Plan.Bytes = items, bytes
 	for _, p := range plans {
 		for _, e := range p.Entries {
-			fmt.Fprintf(app.Stdout, "  %-10s %s\n", report.HumanBytes(e.Size), quote.Quote(e.Path))
+			out.Plan.Entries = append(out.Plan.Entries, cleanEntryJSON{Path: e.Path, Type: string(e.Type), Size: e.Size, PathBytes: report.RawPath(e.Path)})
+		}
+	}
+	if items == 0 {
+		if text {
+			fmt.Fprintln(app.Stdout, "Nothing to move.")
+			return nil
+		}
+		return writeJSON(app.Stdout, out)
+	}
+	if text {
+		fmt.Fprintf(app.Stdout, "Move %d %s (%s) into the home's quarantine:\n", items, plural(items, "entry", "entries"), report.HumanBytes(bytes))
+		for _, p := range plans {
+			for _, e := range p.Entries {
+				fmt.Fprintf(app.Stdout, "  %-10s %s\n", report.HumanBytes(e.Size), quote.Quote(e.Path))
+			}
 		}
 	}
 	if opts.DryRun {
-		return nil
+		if text {
+			return nil
+		}
+		return writeJSON(app.Stdout, out)
 	}
 	if !opts.Yes {
 		if app.StdinIsTerminal == nil || !app.StdinIsTerminal() || app.Stdin == nil {
@@ -211,18 +237,29 @@ func runCleanUserdata(ctx context.Context, app *App, opts *cleanOptions, uo user
 	failed := 0
 	for _, p := range plans {
 		if os.Geteuid() == p.Home.UID {
-			failed += app.moveUserData(ctx, p)
+			res := &cleanResultJSON{Items: []cleanItemJSON{}}
+			failed += app.moveUserData(ctx, p, text, res)
+			if !text {
+				out.Action, out.Result = "clean", res
+			}
 			continue
 		}
 		if os.Geteuid() != 0 {
 			return fmt.Errorf("the data of %s is moved by %s only", quote.Quote(p.Home.User), quote.Quote(p.Home.User))
 		}
-		if err := app.asOwner(ctx, p); err != nil {
+		// The owner's run prints the document itself (one home with --json).
+		if err := app.asOwner(ctx, p, opts.JSON); err != nil {
 			fmt.Fprintf(app.Stderr, "pactidy: moving the data of %s as %s: %v\n", quote.Quote(p.Home.User), quote.Quote(p.Home.User), err)
 			failed++
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		text = true // nothing more on stdout
+	}
+	if !text {
+		if err := writeJSON(app.Stdout, out); err != nil {
+			return err
 		}
 	}
 	if failed > 0 {
@@ -231,17 +268,45 @@ func runCleanUserdata(ctx context.Context, app *App, opts *cleanOptions, uo user
 	return nil
 }
 
-// moveUserData quarantines one home's entries as its owner (this process).
-func (app *App) moveUserData(ctx context.Context, p *clean.UserData) (failed int) {
-	allow, err := app.allowlist()
+// moveUserData quarantines one home's entries as its owner (this process),
+// printing each entry moved when text is set, and filling res.
+func (app *App) moveUserData(ctx context.Context, p *clean.UserData, text bool, res *cleanResultJSON) (failed int) {
+	err := app.userMove(ctx, p, res, func(r quarantine.Result) {
+		if r.Err != nil {
+			fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", quote.Quote(r.Entry.Path), quote.Quote(r.Err.Error()))
+			return
+		}
+		if text {
+			fmt.Fprintf(app.Stdout, "moved %s (%s)\n", quote.Quote(r.Entry.Path), report.HumanBytes(r.Bytes))
+		}
+	})
 	if err != nil {
 		fmt.Fprintf(app.Stderr, "pactidy: %v\n", err)
-		return p.Items()
+	}
+	if q := res.Quarantine; q != nil && text {
+		fmt.Fprintf(app.Stdout, "Restore with: pactidy quarantine restore --quarantine-dir %s %s\n", quote.Quote(q.Dir), q.ID)
+	}
+	return res.Failed + res.Skipped
+}
+
+// userMove quarantines one home's entries as its owner (this process) and
+// fills res with an item per entry and the run; it prints nothing. each
+// is called after each entry. The error is one that stopped the run.
+func (app *App) userMove(ctx context.Context, p *clean.UserData, res *cleanResultJSON, each func(quarantine.Result)) error {
+	failAll := func(err error) error {
+		for _, e := range p.Entries {
+			res.Items = append(res.Items, cleanItemJSON{Name: e.Path, Status: "failed", Error: err.Error(), PathBytes: report.RawPath(e.Path)})
+		}
+		res.Failed += p.Items()
+		return err
+	}
+	allow, err := app.allowlist()
+	if err != nil {
+		return failAll(err)
 	}
 	own, err := allowlist.LoadUser(p.Root, p.Home.Dir)
 	if err != nil {
-		fmt.Fprintf(app.Stderr, "pactidy: %v\n", err)
-		return p.Items()
+		return failAll(err)
 	}
 	keep := func(path string, isDir bool) bool {
 		if isDir {
@@ -249,53 +314,84 @@ func (app *App) moveUserData(ctx context.Context, p *clean.UserData) (failed int
 		}
 		return allow.KeepsPath(path, nil) || own.KeepsPath(path, nil)
 	}
-	id, res, err := clean.RunUserData(ctx, p, keep, func(r quarantine.Result) {
-		if r.Err != nil {
-			fmt.Fprintf(app.Stderr, "pactidy: %s: %s\n", quote.Quote(r.Entry.Path), quote.Quote(r.Err.Error()))
-			return
+	id, results, err := clean.RunUserData(ctx, p, keep, each)
+	seen := map[string]bool{}
+	for _, r := range results {
+		seen[r.Entry.Path] = true
+		it := cleanItemJSON{Name: r.Entry.Path, Status: "done", Bytes: r.Bytes, PathBytes: report.RawPath(r.Entry.Path)}
+		var skip *quarantine.SkipError
+		switch {
+		case errors.As(r.Err, &skip):
+			it.Status, it.Error, it.Bytes = "skipped", r.Err.Error(), 0
+			res.Skipped++
+		case r.Err != nil:
+			it.Status, it.Error, it.Bytes = "failed", r.Err.Error(), 0
+			res.Failed++
+		default:
+			res.Done++
+			res.Bytes += r.Bytes
 		}
-		fmt.Fprintf(app.Stdout, "moved %s (%s)\n", quote.Quote(r.Entry.Path), report.HumanBytes(r.Bytes))
-	})
-	for _, r := range res {
-		if r.Err != nil {
-			failed++
-		}
+		res.Items = append(res.Items, it)
 	}
-	failed += p.Items() - len(res)
+	why := "not moved"
 	if err != nil {
-		fmt.Fprintf(app.Stderr, "pactidy: %v\n", err)
+		why = err.Error()
 	}
-	if id != "" && len(res) > failed {
+	for _, e := range p.Entries {
+		if !seen[e.Path] {
+			res.Items = append(res.Items, cleanItemJSON{Name: e.Path, Status: "failed", Error: why, PathBytes: report.RawPath(e.Path)})
+			res.Failed++
+		}
+	}
+	if id != "" && res.Done > 0 {
 		store := quarantine.UserDir(p.Home.Dir)
-		fmt.Fprintf(app.Stdout, "Restore with: pactidy quarantine restore --quarantine-dir %s %s\n", quote.Quote(store), id)
+		res.Quarantine = &cleanQuarantineJSON{Dir: store, ID: id, DirBytes: report.RawPath(store)}
 	}
-	return failed
+	return err
 }
 
 // asOwner runs pactidy again as the home's owner to move the planned
 // entries: root never writes into a home. The child scans again and moves
-// only what is still a finding; its output is this command's.
-func (app *App) asOwner(ctx context.Context, p *clean.UserData) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
+// only what is still a finding; its output is this command's (with
+// jsonOut, its JSON document).
+func (app *App) asOwner(ctx context.Context, p *clean.UserData, jsonOut bool) error {
+	args := []string{"clean", "userdata", "--yes", "--user", p.Home.User}
+	if jsonOut {
+		args = append(args, "--json")
 	}
-	args := []string{"--config", app.Global.Config, "--color", app.Global.Color}
-	if app.Global.Root != "" {
-		args = append(args, "--root", app.Global.Root)
-	}
-	if app.Global.DBPath != "" {
-		args = append(args, "--dbpath", app.Global.DBPath)
-	}
-	for _, a := range app.Global.Allowlist {
-		args = append(args, "--allowlist", a)
-	}
-	args = append(args, "clean", "userdata", "--yes", "--user", p.Home.User, "--")
+	args = append(args, "--")
 	for _, e := range p.Entries {
 		args = append(args, e.Path)
 	}
-	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd, err := app.ownerCommand(ctx, p.Home, args...)
+	if err != nil {
+		return err
+	}
 	cmd.Stdout, cmd.Stderr = app.Stdout, app.Stderr
+	return cmd.Run()
+}
+
+// ownerCommand is pactidy run again, with this run's global options and
+// then args, as the owner of home h, with the owner's HOME, USER and
+// LOGNAME and without sudo's variables. Root uses it for whatever writes
+// into a home (moving data, editing the owner's allowlist), so that no
+// file there is created or replaced by root.
+func (app *App) ownerCommand(ctx context.Context, h scan.Home, args ...string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	global := []string{"--config", app.Global.Config, "--color", app.Global.Color}
+	if app.Global.Root != "" {
+		global = append(global, "--root", app.Global.Root)
+	}
+	if app.Global.DBPath != "" {
+		global = append(global, "--dbpath", app.Global.DBPath)
+	}
+	for _, a := range app.Global.Allowlist {
+		global = append(global, "--allowlist", a)
+	}
+	cmd := exec.CommandContext(ctx, exe, append(global, args...)...)
 	cmd.Dir = "/"
 	var env []string
 	for _, kv := range os.Environ() {
@@ -303,10 +399,10 @@ func (app *App) asOwner(ctx context.Context, p *clean.UserData) error {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, "HOME="+p.Home.Dir, "USER="+p.Home.User, "LOGNAME="+p.Home.User)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(p.Home.UID), Gid: uint32(p.Home.GID)}}
+	cmd.Env = append(env, "HOME="+h.Dir, "USER="+h.User, "LOGNAME="+h.User)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(h.UID), Gid: uint32(h.GID)}}
 	// An interrupt reaches the child too (same process group); let it
 	// finish its entry instead of killing it.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	return cmd.Run()
+	return cmd, nil
 }
