@@ -175,27 +175,31 @@ func (m *Model) detailText(s *sectionModel, it *item) string {
 			b.WriteString(st.Good.Render("keep   ") + cacheLine(c) + "\n")
 		}
 	case kindUser:
+		// Evidence and advice first: the pane is short on a small terminal.
 		u := it.user
 		b.WriteString(st.Title.Render(it.label) + "\n")
-		line("User", quote.Quote(u.User))
-		advice := st.Warn.Render("needs a look")
+		advice := st.Warn.Render("needs a look") + ": settings or data, check first"
 		if u.SafeToDrop {
 			advice = st.Good.Render("safe to drop") + ": programs recreate their caches"
-		} else {
-			advice += ": settings or data; check before removing"
 		}
-		line("Kind", u.Kind+" ("+userKindPlace(u.Kind)+"), "+advice)
-		line("Type", u.Type)
-		line("Size", humanBytes(u.Size))
+		line("Advice", advice)
+		evidence := "no installed owner found"
+		if len(u.Checked) > 0 {
+			evidence += "; looked for " + strings.Join(quoteAll(u.Checked), ", ")
+		}
+		line("Evidence", evidence)
+		size := humanBytes(u.Size)
 		if u.Type == "dir" {
-			line("Entries", strconv.Itoa(u.Entries))
+			size += ", " + plural(u.Entries, "entry", "entries")
+		} else {
+			size += ", " + u.Type
 		}
+		line("Size", size)
 		if !u.MTime.IsZero() {
-			line("Modified", u.MTime.Local().Format("2006-01-02 15:04")+" (newest in it)")
+			line("Modified", u.MTime.Local().Format("2006-01-02 15:04")+" (newest inside)")
 		}
-		line("Evidence", "no installed owner found")
-		line("Looked for", list(u.Checked))
-		line("Among", "installed packages, their provides and groups, binaries in /usr/bin, desktop files (name, Exec, StartupWMClass), directories packages own in /etc/xdg, /usr/share and /usr/lib")
+		line("Kind", u.Kind+", in "+userKindPlace(u.Kind)+" of "+quote.Quote(u.User))
+		line("Looked among", "installed packages, their provides and groups, binaries in /usr/bin, desktop files (name, Exec, StartupWMClass), directories packages own in /etc/xdg, /usr/share and /usr/lib")
 		if u.Incomplete {
 			line("Note", st.Warn.Render("could not be read in full; see the errors (e)"))
 		}
@@ -227,7 +231,7 @@ func userKindPlace(kind string) string {
 	case "state":
 		return "~/.local/state"
 	}
-	return "a dot-directory in the home"
+	return "the home"
 }
 
 func cacheLine(c report.CacheCandidate) string {

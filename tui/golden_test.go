@@ -51,6 +51,22 @@ func TestGolden(t *testing.T) {
 			m.result.set(&Result{Removed: []string{"cycle-a", "cycle-b"}, Quarantined: 1, Freed: 40 << 20,
 				Failures: []Failure{{What: "/var/lib/gone/", Why: "changed since the scan (inode)"}}, QuarantineID: "20260102-030405-ab12"})
 		}},
+		{"userdata-idle", func(t *testing.T, m *Model) {
+			m.opts.Source = &demandSource{rep: sampleUserdata()}
+			deliverAll(m, sampleReport())
+			press(t, m, "shift+tab")
+		}},
+		{"userdata", func(t *testing.T, m *Model) {
+			m.opts.Source = &demandSource{rep: sampleUserdata()}
+			deliverAll(m, sampleReport())
+			press(t, m, "shift+tab", "r", "j", "space")
+		}},
+		{"userdata-confirm", func(t *testing.T, m *Model) {
+			m.opts.Source = &demandSource{rep: sampleUserdata()}
+			m.opts.Engine = &userEngine{}
+			deliverAll(m, sampleReport())
+			press(t, m, "shift+tab", "r", "space", "space", "d")
+		}},
 		{"help", func(t *testing.T, m *Model) {
 			deliverAll(m, sampleReport())
 			press(t, m, "?")

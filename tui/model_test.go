@@ -150,9 +150,16 @@ func runCmd(m *Model, cmd tea.Cmd) {
 		for _, c := range msg {
 			runCmd(m, c)
 		}
-	case keptMsg, unkeptMsg, planMsg, pathInfoMsg:
+	case keptMsg, unkeptMsg, planMsg, pathInfoMsg, applyMsg:
 		_, next := m.Update(msg)
 		runCmd(m, next)
+	case scanMsg:
+		// An on-demand scan of a test source emits and returns at once:
+		// its messages are taken in order until its channel closes.
+		if msg.demand {
+			_, next := m.Update(msg)
+			runCmd(m, next)
+		}
 	}
 }
 
