@@ -125,6 +125,8 @@ puts them back. It is a guess from names: look at the plan before you say yes.
 
 The data is always moved by the home's owner: run as root, pactidy runs
 itself as that user for the move. Without PATHs, every finding of the home.
+With --json (one home at a time) the plan and the result are printed as one
+JSON document, as for the other sections.
 `
 
 func newCleanUserdataCmd(app *App, opts *cleanOptions) *cobra.Command {

@@ -141,6 +141,19 @@ func TestUserdataReportAndClean(t *testing.T) {
 		t.Errorf(".config/keepme with --show-hidden: %+v", u)
 	}
 
+	// The plan as JSON, nothing moved.
+	out, stderr, code = runBin(t, sysconf, bin, "--config", r.Config, "clean", "userdata", "--user", "nobody", "--dry-run", "--json")
+	if code != 0 {
+		t.Fatalf("clean userdata --dry-run --json: exit %d: %s", code, stderr)
+	}
+	var plan cleanJSON
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if plan.Section != "userdata" || plan.Action != "plan" || plan.Plan.Items != 2 || len(plan.Plan.Entries) != 2 || plan.Result != nil {
+		t.Errorf("clean userdata --dry-run --json: %s", out)
+	}
+
 	// No terminal and no --yes: refused, nothing moved.
 	_, _, code = runBin(t, sysconf, bin, "--config", r.Config, "clean", "userdata", "--user", "nobody")
 	if code != 2 {
