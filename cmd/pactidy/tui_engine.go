@@ -311,6 +311,7 @@ func (e *tuiEngine) applyUserData(ctx context.Context, p *clean.UserData, out *t
 			out.Failures = append(out.Failures, tui.Failure{What: "user data", Why: err.Error()})
 		}
 	case uid == 0:
+		progress(0, p.Items(), 0) // the owner's run reports at its end
 		if err := e.asOwnerJSON(ctx, p, res); err != nil {
 			return err
 		}
