@@ -14,9 +14,10 @@ import (
 )
 
 // userdataTUI starts the real binary (where nobody can run it, for the
-// re-exec as the home's owner) as root in tmux on a root built by pacman,
-// for the user data of nobody, and opens the Userdata tab.
-func userdataTUI(t *testing.T) (*tmux, *testroot.Root) {
+// re-exec as the home's owner) in tmux on a root built by pacman, for the
+// user data of nobody, and opens the Userdata tab: as root with --user
+// nobody, or with asNobody as nobody itself (the invoking user).
+func userdataTUI(t *testing.T, asNobody bool) (*tmux, *testroot.Root) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the user data is moved as the home's owner")
@@ -31,8 +32,11 @@ func userdataTUI(t *testing.T) (*tmux, *testroot.Root) {
 	if err := os.Chmod(sysconf, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tm := newTmux(t, 120, 36, []string{"PACTIDY_SYSCONFDIR=" + sysconf, "TERM=xterm-256color"},
-		bin, "--config", r.Config, "--color", "never", "tui", "--user", "nobody")
+	argv := []string{bin, "--config", r.Config, "--color", "never", "tui", "--user", "nobody"}
+	if asNobody {
+		argv = append([]string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"}, argv[:len(argv)-2]...)
+	}
+	tm := newTmux(t, 120, 36, []string{"PACTIDY_SYSCONFDIR=" + sysconf, "TERM=xterm-256color", "HOME=/nonexistent"}, argv...)
 	// The sections of the report are in; the user data was not looked at.
 	tm.waitFor("every section", func(s string) bool {
 		return strings.Contains(s, "Missing 0") && strings.Contains(s, "Userdata ?") && !strings.Contains(s, "scanning")
@@ -55,9 +59,19 @@ func userdataTUI(t *testing.T) (*tmux, *testroot.Root) {
 
 // TestTUIUserdataRemove: the Userdata tab scans on r, lists the data of
 // the removed program but not the installed one's, and d, y move the
-// marked entry into the quarantine in nobody's home, as nobody.
+// marked entry into the quarantine in nobody's home, as nobody: run by
+// root (which runs pactidy as nobody for the move) and by nobody.
 func TestTUIUserdataRemove(t *testing.T) {
-	tm, r := userdataTUI(t)
+	for _, tc := range []struct {
+		name     string
+		asNobody bool
+	}{{"root", false}, {"owner", true}} {
+		t.Run(tc.name, func(t *testing.T) { testTUIUserdataRemove(t, tc.asNobody) })
+	}
+}
+
+func testTUIUserdataRemove(t *testing.T, asNobody bool) {
+	tm, r := userdataTUI(t, asNobody)
 	root := r.Dir
 	tm.send("/", ".config/gone", "Enter")
 	s := tm.waitText("filter .config/gone")
@@ -128,7 +142,7 @@ func TestTUIUserdataRemove(t *testing.T) {
 // TestTUIUserdataKeep: K on a user data entry writes it into nobody's own
 // allowlist, a file that nobody owns, and not into the system's.
 func TestTUIUserdataKeep(t *testing.T) {
-	tm, r := userdataTUI(t)
+	tm, r := userdataTUI(t, false)
 	root := r.Dir
 	tm.send("/", "gone-cache", "Enter", "K")
 	tm.waitText("in the allowlist of nobody")
