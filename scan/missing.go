@@ -43,13 +43,21 @@ const missingWorkers = 16
 // errors, such as a directory the user may not search, go into errs. The
 // result is in package order and each package's file order.
 func MissingFiles(ctx context.Context, root string, db *pkg.DB, noExtract []string) (missing []MissingFile, errs []PathError, err error) {
-	return checkMissing(ctx, root, db, noExtract, nil, nil)
+	return checkMissing(ctx, root, db, noExtract, nil, nil, nil)
 }
 
 // MissingFilesWith is MissingFiles counting, in c, each package checked
 // and its files as it goes.
 func MissingFilesWith(ctx context.Context, root string, db *pkg.DB, noExtract []string, c *progress.Counters) (missing []MissingFile, errs []PathError, err error) {
-	return checkMissing(ctx, root, db, noExtract, nil, c)
+	return checkMissing(ctx, root, db, noExtract, nil, nil, c)
+}
+
+// MissingFilesSeen is MissingFilesWith taking what the unowned walk saw
+// (UnownedResult.Seen, of the same root and db) as the answer for the
+// paths in the directories it listed; the others get an lstat each. The
+// result is MissingFiles's, as of the walk.
+func MissingFilesSeen(ctx context.Context, root string, db *pkg.DB, noExtract []string, seen *Seen, c *progress.Counters) (missing []MissingFile, errs []PathError, err error) {
+	return checkMissing(ctx, root, db, noExtract, nil, seen, c)
 }
 
 // lstat is lstat(2) without building an os.FileInfo: hundreds of
@@ -65,7 +73,7 @@ func lstat(path string) error {
 }
 
 func missingFiles(ctx context.Context, root string, db *pkg.DB, noExtract []string, lstat func(string) error) ([]MissingFile, []PathError, error) {
-	return checkMissing(ctx, root, db, noExtract, lstat, nil)
+	return checkMissing(ctx, root, db, noExtract, lstat, nil, nil)
 }
 
 // checkMissing checks with lstat, or, when lstat is nil, relative to an
@@ -75,7 +83,9 @@ func missingFiles(ctx context.Context, root string, db *pkg.DB, noExtract []stri
 // the directory is opened following symlinks as lstat follows them in a
 // path's directories, and a directory that does not exist or is not one
 // makes its files missing (ENOENT, ENOTDIR).
-func checkMissing(ctx context.Context, root string, db *pkg.DB, noExtract []string, lstat func(string) error, c *progress.Counters) ([]MissingFile, []PathError, error) {
+//
+// With seen, a path in a directory the walk listed is judged by the walk.
+func checkMissing(ctx context.Context, root string, db *pkg.DB, noExtract []string, lstat func(string) error, seen *Seen, c *progress.Counters) ([]MissingFile, []PathError, error) {
 	prefix := strings.TrimSuffix(root, "/") + "/"
 	type result struct {
 		missing []MissingFile
@@ -94,13 +104,26 @@ func checkMissing(ctx context.Context, root string, db *pkg.DB, noExtract []stri
 				p := db.Packages[i]
 				var r result
 				buf := []byte(prefix)
+				lastDir, lastListed := "\x00", false // no directory is named NUL
 				for _, f := range p.Files {
 					var err error
-					if lstat != nil {
-						buf = append(buf[:len(prefix)], strings.TrimSuffix(f, "/")...)
+					rel := strings.TrimSuffix(f, "/")
+					if seen != nil {
+						// Lists are sorted: most paths share the
+						// previous one's directory.
+						dir, _ := splitRel(rel)
+						if dir != lastDir {
+							_, lastListed = seen.listed[dir]
+							lastDir = dir
+						}
+					}
+					if lastListed {
+						err = seen.absent[rel]
+					} else if lstat != nil {
+						buf = append(buf[:len(prefix)], rel...)
 						err = lstat(string(buf))
 					} else {
-						err = at.lstat(prefix, strings.TrimSuffix(f, "/"))
+						err = at.lstat(prefix, rel)
 					}
 					if err == nil {
 						continue

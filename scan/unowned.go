@@ -63,6 +63,9 @@ type UnownedOptions struct {
 	// Progress, when set, counts the directories listed, the entries
 	// read and the bytes of unowned files found, as the walk goes.
 	Progress *progress.Counters
+	// RecordSeen keeps what the walk saw of the owned paths in
+	// UnownedResult.Seen, for MissingFilesSeen.
+	RecordSeen bool
 }
 
 // UnownedEntry is a path no package owns. A directory ends with '/' and
@@ -95,6 +98,8 @@ type UnownedResult struct {
 	// file systems, bind mounts that revisit a walked directory), as
 	// system paths with the reason.
 	Skipped []Skip
+	// Seen is what the walk saw of the owned paths (with RecordSeen).
+	Seen *Seen
 }
 
 // Skip is a mount point the walk did not enter.
@@ -155,6 +160,9 @@ func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult,
 		visited:    make(map[devIno]struct{}),
 		progress:   o.Progress,
 	}
+	if o.RecordSeen {
+		w.seen = newSeen()
+	}
 	w.rules = rules.bind(owned, db)
 	mountinfo := o.MountInfo
 	if mountinfo == "" {
@@ -181,7 +189,7 @@ func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult,
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Path < entries[j].Path })
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
-	res := &UnownedResult{Entries: entries, Errors: errs}
+	res := &UnownedResult{Entries: entries, Errors: errs, Seen: w.seen}
 	for _, rel := range sortedMapKeys(w.mounts.skip) {
 		res.Skipped = append(res.Skipped, Skip{Path: "/" + rel, Reason: w.mounts.skip[rel]})
 	}

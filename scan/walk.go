@@ -55,6 +55,10 @@ type walker struct {
 	visitMu sync.Mutex
 	visited map[devIno]struct{}
 
+	// seen, when set, records the directories listed and the owned names
+	// missing from them, for the missing-files check.
+	seen *Seen
+
 	result []UnownedEntry
 }
 
@@ -326,7 +330,8 @@ func (wk *walkWorker) list(n *walkNode) {
 	}
 
 	var acc walkAccum
-	var seen int64
+	var seen, ownedSeen int64
+	complete := true
 	wk.kids = wk.kids[:0]
 	var owned ownedDir
 	if !n.unowned {
@@ -339,6 +344,7 @@ func (wk *walkWorker) list(n *walkNode) {
 			n.mu.Lock()
 			n.incomplete = true
 			n.mu.Unlock()
+			complete = false
 			break
 		}
 		if nr <= 0 {
@@ -358,8 +364,13 @@ func (wk *walkWorker) list(n *walkNode) {
 				continue
 			}
 			seen++
-			wk.entry(n, fd, owned, name, typ, &acc)
+			if wk.entry(n, fd, owned, name, typ, &acc) {
+				ownedSeen++
+			}
 		}
+	}
+	if w.seen != nil && complete && !n.unowned {
+		wk.recordSeen(n.rel, fd, owned, int(ownedSeen))
 	}
 	w.progress.Add(0, 1, seen, acc.size)
 	n.mu.Lock()
@@ -401,12 +412,13 @@ func (w *walker) visit(k devIno) bool {
 	return true
 }
 
-// entry judges one directory entry of n.
+// entry judges one directory entry of n and reports whether its name is
+// one of the owned names of n.
 //
 // Most entries are owned files: they cost one lookup of their name and
 // nothing else. Unowned entries are stat'ed relative to the directory's
 // descriptor dirfd, which resolves one name instead of a whole path.
-func (wk *walkWorker) entry(n *walkNode, dirfd int, owned ownedDir, name []byte, dtype uint8, acc *walkAccum) {
+func (wk *walkWorker) entry(n *walkNode, dirfd int, owned ownedDir, name []byte, dtype uint8, acc *walkAccum) bool {
 	w := wk.w
 	typ := direntType(dtype)
 	var st *unix.Stat_t
@@ -415,13 +427,14 @@ func (wk *walkWorker) entry(n *walkNode, dirfd int, owned ownedDir, name []byte,
 		if err := wk.lstatAt(dirfd, name, &s); err != nil {
 			w.addErr(sysPath(joinRel(n.rel, string(name)), false), err)
 			acc.mixed = true
-			return
+			// Known to be there, but not what it is.
+			return owned != nil && owned.hasName(name)
 		}
 		st, typ = &s, modeType(s.Mode)
 	}
 	isDir := typ == TypeDir
 	if !isDir && owned != nil && owned.hasName(name) {
-		return
+		return true
 	}
 	wk.key = wk.key[:0]
 	if n.rel != "" {
@@ -431,40 +444,41 @@ func (wk *walkWorker) entry(n *walkNode, dirfd int, owned ownedDir, name []byte,
 	wk.key = append(wk.key, name...)
 	key := wk.key
 
+	ownedName := owned != nil && owned.hasName(name)
 	if isDir && (w.excl.has(key, true) || w.mounts.skip[string(key)] != "" || w.lostFound(n, name)) {
 		acc.other()
-		return
+		return ownedName
 	}
-	if owned != nil && owned.hasName(name) {
+	if ownedName {
 		if isDir {
 			wk.kids = append(wk.kids, &walkNode{parent: n, rel: string(key)})
 		}
-		return
+		return true
 	}
 
 	// Unowned.
 	rel := string(key)
 	if !isDir && w.excl.has(key, false) {
 		acc.other()
-		return
+		return false
 	}
 	hidden := ""
 	if n.hiddenBy == "" {
 		if w.allow.HasPathEntries() && w.allow.KeepsPath(sysPath(rel, isDir), w.installed) {
 			acc.other()
-			return
+			return false
 		}
 		if hidden = w.rules.match(rel, typ); hidden != "" {
 			acc.dirty = true
 			if !w.showHidden {
 				acc.hide(hidden, 0, 1)
-				return
+				return false
 			}
 		}
 	}
 	if isDir {
 		wk.kids = append(wk.kids, &walkNode{parent: n, rel: rel, unowned: true, hiddenBy: hidden})
-		return
+		return false
 	}
 	if st == nil {
 		var s unix.Stat_t
@@ -473,7 +487,7 @@ func (wk *walkWorker) entry(n *walkNode, dirfd int, owned ownedDir, name []byte,
 			if !errors.Is(err, syscall.ENOENT) {
 				acc.other()
 			}
-			return
+			return false
 		}
 		st = &s
 	}
@@ -485,6 +499,7 @@ func (wk *walkWorker) entry(n *walkNode, dirfd int, owned ownedDir, name []byte,
 		acc.hide(hidden, st.Size, 1)
 	}
 	acc.items = append(acc.items, e)
+	return false
 }
 
 // lostFound reports a lost+found directory at the top of a file system.

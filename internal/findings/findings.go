@@ -318,6 +318,10 @@ type run struct {
 	db     *pkg.DB
 	graph  *scan.Graph
 	header report.Report
+
+	// walked passes the unowned walk to the missing section when both
+	// run side by side: what the walk listed needs no lstat per path.
+	walked chan *scan.UnownedResult
 }
 
 func (r *run) state(name string) *section {
@@ -363,6 +367,9 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	}
 	r.finish(dbState, &r.header, Result{DB: r.db, Graph: r.graph})
 
+	if !r.opts.Sequential && r.wants(report.SectionMissing) && r.wants(report.SectionUnowned) {
+		r.walked = make(chan *scan.UnownedResult, 1)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -479,7 +486,18 @@ func (r *run) compute(ctx context.Context, name string, st *section, part *repor
 		}
 		return Result{}, nil
 	case report.SectionMissing:
-		missing, errs, err := scan.MissingFilesWith(ctx, r.cfg.RootDir, r.db, r.cfg.NoExtract, &st.counters)
+		var seen *scan.Seen
+		if r.walked != nil {
+			select {
+			case res := <-r.walked:
+				if res != nil {
+					seen = res.Seen
+				}
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
+			}
+		}
+		missing, errs, err := scan.MissingFilesSeen(ctx, r.cfg.RootDir, r.db, r.cfg.NoExtract, seen, &st.counters)
 		if err != nil {
 			return Result{}, err
 		}
@@ -500,6 +518,9 @@ func (r *run) compute(ctx context.Context, name string, st *section, part *repor
 		return Result{}, nil
 	case report.SectionUnowned:
 		res, err := r.unowned(ctx, st, part)
+		if r.walked != nil {
+			r.walked <- res // nil when it failed: missing then uses lstat
+		}
 		return Result{Unowned: res}, err
 	case report.SectionCache:
 		plan, err := r.cachePlan(<-cacheListed, part)

@@ -39,6 +39,7 @@ func (r *run) unowned(ctx context.Context, st *section, part *report.Report) (*s
 		Allow:         r.allow,
 		Workers:       o.Workers,
 		Progress:      &st.counters,
+		RecordSeen:    r.walked != nil,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,116 @@
+package scan
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pactidy/pactidy/internal/testroot"
+)
+
+// TestMissingFilesSeenIsLstat: the missing-files check that takes its
+// answers from the unowned walk finds what lstat of every path finds, and
+// what pacman -Qk finds: files deleted from directories the walk listed,
+// a directory replaced by a file, a directory replaced by a symlink (its
+// files exist through it), a directory deleted whole, files below an
+// excluded directory, and a file deleted from a directory the walk never
+// lists because a symlink leads there.
+func TestMissingFilesSeenIsLstat(t *testing.T) {
+	r := testroot.New(t)
+	r.Install(t, testroot.Pkg{
+		Name: "app", Version: "1.0-1",
+		Files: map[string]string{
+			"usr/bin/app":          "x",
+			"usr/bin/gone":         "x",
+			"usr/lib/app/a":        "x",
+			"usr/lib/app/b":        "x",
+			"usr/lib/app/sub/x":    "x",
+			"usr/share/app/d":      "x",
+			"usr/share/app/e":      "x",
+			"var/log/app/app.log":  "x",
+			"var/log/app/kept.log": "x",
+			"opt/app/data/one":     "x",
+			"srv/real/f":           "x",
+			"srv/real/g":           "x",
+			"srv/link/":            "",
+		},
+	})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Remove(r.Path("usr/bin/gone")))
+	must(os.RemoveAll(r.Path("usr/lib/app/sub")))
+	must(os.WriteFile(r.Path("usr/lib/app/sub"), []byte("a file now"), 0o644))
+	// usr/share/app becomes a link to a directory holding d but not e.
+	must(os.Rename(r.Path("usr/share/app"), r.Path("usr/share/app.real")))
+	must(os.Remove(r.Path("usr/share/app.real/e")))
+	must(os.Symlink("app.real", r.Path("usr/share/app")))
+	must(os.Remove(r.Path("var/log/app/app.log"))) // /var/log is excluded
+	must(os.RemoveAll(r.Path("opt/app")))
+	// srv/link is a directory the package owns; replaced by a link to
+	// srv/real, whose g is gone: srv/link/g would be missing too, had
+	// the package owned it, but only real/g is.
+	must(os.Remove(r.Path("srv/link")))
+	must(os.Symlink("real", r.Path("srv/link")))
+	must(os.Remove(r.Path("srv/real/g")))
+
+	db := loadDB(t, r.Config, r.Dir, r.DBPath)
+	ctx := context.Background()
+	want, wantErrs, err := MissingFiles(ctx, r.Dir, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := scanFixture(t, r.Dir, db, nil, func(o *UnownedOptions) { o.RecordSeen = true })
+	if res.Seen == nil {
+		t.Fatal("RecordSeen set, no Seen")
+	}
+	got, gotErrs, err := MissingFilesSeen(ctx, r.Dir, db, nil, res.Seen, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotErrs, wantErrs) {
+		t.Errorf("from the walk: %v %v\nwith lstat:    %v %v", got, gotErrs, want, wantErrs)
+	}
+	var paths []string
+	for _, m := range got {
+		paths = append(paths, m.Path)
+	}
+	sort.Strings(paths)
+	wantPaths := []string{"/opt/app/", "/opt/app/data/", "/opt/app/data/one", "/srv/real/g", "/usr/bin/gone",
+		"/usr/lib/app/sub/x", "/usr/share/app/e", "/var/log/app/app.log"}
+	if !reflect.DeepEqual(paths, wantPaths) {
+		t.Errorf("missing %q, want %q", paths, wantPaths)
+	}
+
+	// pacman agrees.
+	qk, stderr, code := r.PacmanErr(t, "-Qkq")
+	if code > 1 {
+		t.Fatalf("pacman -Qkq: exit %d: %s", code, stderr)
+	}
+	var pacman []string
+	for _, l := range strings.Split(strings.TrimSpace(qk), "\n") {
+		_, p, _ := strings.Cut(l, " ")
+		pacman = append(pacman, "/"+strings.TrimPrefix(p, strings.TrimSuffix(r.Dir, "/")+"/"))
+	}
+	sort.Strings(pacman)
+	if !reflect.DeepEqual(paths, pacman) {
+		t.Errorf("missing %q, pacman -Qkq %q", paths, pacman)
+	}
+
+	// The walk answered for the directories it listed: usr/bin was read,
+	// not lstat'ed path by path; the symlinked and excluded ones were not.
+	for dir, listed := range map[string]bool{"usr/bin": true, "usr/lib/app": true, "usr/share/app": false, "var/log/app": false, "srv/link": false, "opt/app": false} {
+		if _, ok := res.Seen.listed[dir]; ok != listed {
+			t.Errorf("%s listed by the walk: %v, want %v", dir, ok, listed)
+		}
+	}
+	if err := res.Seen.absent["usr/bin/gone"]; err == nil {
+		t.Error("usr/bin/gone not recorded absent by the walk")
+	}
+}
