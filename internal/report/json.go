@@ -87,9 +87,13 @@ func (jsonPrinter) Print(w io.Writer, rep *Report) error {
 		c.BuildCaches = nonNil(c.BuildCaches)
 		out.Cache = &c
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	b = append(appendIndent(make([]byte, 0, len(b)+len(b)/2), b, "  "), '\n')
+	_, err = w.Write(b)
+	return err
 }
 
 func nonNil[T any](s []T) []T {

@@ -1,0 +1,80 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAppendIndentIsJSONIndent: the fast indentation gives json.Indent's
+// bytes, on reports and on random values with every kind of JSON token,
+// strings full of quotes, backslashes, brackets and escapes included.
+func TestAppendIndentIsJSONIndent(t *testing.T) {
+	check := func(v any) {
+		t.Helper()
+		src, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := json.Indent(&want, src, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendIndent(nil, src, "  "); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("appendIndent of %s\n got: %s\nwant: %s", src, got, want.Bytes())
+		}
+	}
+	rep := &Report{SchemaVersion: 1, Root: "/", GeneratedAt: time.Unix(0, 0), Sections: AllSections,
+		Unowned:      []Unowned{{Path: "/opt/\"odd\\\n[name]{,:}", Size: 3}, {Path: "/opt/<&>"}},
+		MissingFiles: []MissingFile{{Package: "p", Path: "/usr/bin/\u2028\xff"}},
+		Cache:        &Cache{},
+	}
+	var b bytes.Buffer
+	if err := (jsonPrinter{}).Print(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	var back any
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	check(back)
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "ab\"\\{}[],: \n\t\x01é\u2028<>&"
+	var value func(depth int) any
+	value = func(depth int) any {
+		switch k := rng.IntN(8); {
+		case depth > 4 || k == 0:
+			var s strings.Builder
+			for range rng.IntN(6) {
+				r := []rune(alphabet)
+				s.WriteRune(r[rng.IntN(len(r))])
+			}
+			return s.String()
+		case k == 1:
+			return rng.Float64() * 1e6
+		case k == 2:
+			return rng.IntN(2) == 0
+		case k == 3:
+			return nil
+		case k < 6:
+			a := make([]any, rng.IntN(4))
+			for i := range a {
+				a[i] = value(depth + 1)
+			}
+			return a
+		default:
+			m := map[string]any{}
+			for range rng.IntN(4) {
+				m[value(5).(string)] = value(depth + 1)
+			}
+			return m
+		}
+	}
+	for range 2000 {
+		check(value(0))
+	}
+}
