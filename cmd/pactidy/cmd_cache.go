@@ -15,7 +15,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -442,9 +441,9 @@ func (d *cacheJSON) writeTo(w *bufio.Writer) error {
 	b = append(b, `{"schema_version":`...)
 	b = strconv.AppendInt(b, int64(d.SchemaVersion), 10)
 	b = append(b, `,"generated_at":`...)
-	b = appendJSONString(b, d.GeneratedAt)
+	b = report.AppendJSONString(b, d.GeneratedAt)
 	b = append(b, `,"action":`...)
-	b = appendJSONString(b, d.Action)
+	b = report.AppendJSONString(b, d.Action)
 	if err := small(`,"cache":{"dirs":`, c.Dirs); err != nil {
 		return err
 	}
@@ -505,77 +504,22 @@ func writeCandidates(w *bufio.Writer, b *[]byte, list []report.CacheCandidate) e
 
 func appendCandidate(b []byte, c *report.CacheCandidate) []byte {
 	b = append(b, `{"path":`...)
-	b = appendJSONString(b, c.Path)
+	b = report.AppendJSONString(b, c.Path)
 	b = append(b, `,"name":`...)
-	b = appendJSONString(b, c.Name)
+	b = report.AppendJSONString(b, c.Name)
 	b = append(b, `,"version":`...)
-	b = appendJSONString(b, c.Version)
+	b = report.AppendJSONString(b, c.Version)
 	b = append(b, `,"arch":`...)
-	b = appendJSONString(b, c.Arch)
+	b = report.AppendJSONString(b, c.Arch)
 	b = append(b, `,"size":`...)
 	b = strconv.AppendInt(b, c.Size, 10)
 	b = append(b, `,"reason":`...)
-	b = appendJSONString(b, c.Reason)
+	b = report.AppendJSONString(b, c.Reason)
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, c.Kind)
+	b = report.AppendJSONString(b, c.Kind)
 	if c.PathBytes != "" {
 		b = append(b, `,"path_bytes":`...)
-		b = appendJSONString(b, c.PathBytes)
+		b = report.AppendJSONString(b, c.PathBytes)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString quotes s as encoding/json does: invalid UTF-8 becomes
-// U+FFFD, control characters, <, >, &, U+2028 and U+2029 are escaped.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -199,12 +199,13 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 			fo.Unowned.SkipDirs = append(slices.Clip(fo.Unowned.SkipDirs), abs)
 		}
 	}
+	loaded := opts.watch.loadState(cfg.RootDir)
 	res, err := findings.Run(ctx, fo, nil)
 	if err != nil {
 		return err
 	}
 	rep := res.Report
-	watched := app.watchReport(&opts.watch, cfg.RootDir, rep)
+	watched := app.watchReport(&opts.watch, cfg.RootDir, rep, loaded)
 	found := rep.Findings()
 	if opts.quiet && found == 0 {
 		quietClean = true

@@ -57,12 +57,16 @@ type watched struct {
 // --new drops from rep what is not new. A state that cannot be read or
 // written is a note, never a failure: a normal user gets the report
 // without it.
-func (app *App) watchReport(o *watchOptions, root string, rep *report.Report) *watched {
+func (app *App) watchReport(o *watchOptions, root string, rep *report.Report, pre <-chan loadedState) *watched {
 	w := &watched{}
 	var fresh *state.State
 	if !o.state.none {
 		store := o.state.store(root)
-		prev, exists, err := store.Load()
+		if pre == nil {
+			pre = o.loadState(root)
+		}
+		l := <-pre
+		prev, exists, err := l.s, l.exists, l.err
 		var damaged *state.DamagedError
 		switch {
 		case errors.As(err, &damaged):
@@ -79,7 +83,7 @@ func (app *App) watchReport(o *watchOptions, root string, rep *report.Report) *w
 		if err == nil || damaged != nil {
 			fresh = state.New()
 			fresh.Record(rep, rep.GeneratedAt)
-			err := store.Update(func(s *state.State) error {
+			err := store.UpdateFrom(prev, func(s *state.State) error {
 				for name, sec := range fresh.Sections {
 					s.Sections[name] = sec
 				}
@@ -108,6 +112,28 @@ func (app *App) watchReport(o *watchOptions, root string, rep *report.Report) *w
 		state.OnlyNew(rep)
 	}
 	return w
+}
+
+// loadedState is the state file as Load read it.
+type loadedState struct {
+	s      *state.State
+	exists bool
+	err    error
+}
+
+// loadState reads the state file in the background: a big system's is
+// megabytes of JSON, read while the report is computed. Nil with
+// --no-state.
+func (o *watchOptions) loadState(root string) <-chan loadedState {
+	if o.state.none {
+		return nil
+	}
+	ch := make(chan loadedState, 1)
+	go func() {
+		s, exists, err := o.state.store(root).Load()
+		ch <- loadedState{s, exists, err}
+	}()
+	return ch
 }
 
 // printNotes writes the notes, one line each.

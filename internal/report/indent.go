@@ -1,12 +1,12 @@
 package report
 
-// appendIndent appends src, compact JSON as json.Marshal writes it, to
+// AppendIndent appends src, compact JSON as json.Marshal writes it, to
 // dst indented as json.Indent(dst, src, "", indent) would: a report of
 // 50,000 paths is megabytes of JSON, and json.Indent, which runs its
 // validating scanner over every byte, took three times as long as the
 // marshalling. Here src is known valid, so a byte loop that only tracks
 // strings will do. Empty arrays and objects stay "[]" and "{}".
-func appendIndent(dst, src []byte, indent string) []byte {
+func AppendIndent(dst, src []byte, indent string) []byte {
 	depth := 0
 	newline := func() {
 		dst = append(dst, '\n')

@@ -23,7 +23,7 @@ func TestAppendIndentIsJSONIndent(t *testing.T) {
 		if err := json.Indent(&want, src, "", "  "); err != nil {
 			t.Fatal(err)
 		}
-		if got := appendIndent(nil, src, "  "); !bytes.Equal(got, want.Bytes()) {
+		if got := AppendIndent(nil, src, "  "); !bytes.Equal(got, want.Bytes()) {
 			t.Fatalf("appendIndent of %s\n got: %s\nwant: %s", src, got, want.Bytes())
 		}
 	}
@@ -76,5 +76,21 @@ func TestAppendIndentIsJSONIndent(t *testing.T) {
 	}
 	for range 2000 {
 		check(value(0))
+	}
+}
+
+// TestAppendJSONStringIsMarshal: quoting gives json.Marshal's bytes.
+func TestAppendJSONStringIsMarshal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{"a", "/", "\"", "\\", "\n", "\x00", "\x1f", "\x7f", "<", ">", "&", "é", "\u2028", "\u2029", "\xff", "\xe2\x80", "😀", " "}
+	for range 5000 {
+		var s strings.Builder
+		for range rng.IntN(8) {
+			s.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		want, _ := json.Marshal(s.String())
+		if got := AppendJSONString(nil, s.String()); !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s, want %s", s.String(), got, want)
+		}
 	}
 }

@@ -91,7 +91,7 @@ func (jsonPrinter) Print(w io.Writer, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	b = append(appendIndent(make([]byte, 0, len(b)+len(b)/2), b, "  "), '\n')
+	b = append(AppendIndent(make([]byte, 0, len(b)+len(b)/2), b, "  "), '\n')
 	_, err = w.Write(b)
 	return err
 }

@@ -58,6 +58,21 @@ type State struct {
 	Sections map[string]*Section
 	// Hook is the pacman hook's record; nil before its first run.
 	Hook *Hook
+
+	// from is the file this state was read from, for UpdateFrom.
+	from fileID
+}
+
+// fileID tells whether the state file is still the one read: every
+// write replaces it by rename, so a new write is a new inode.
+type fileID struct {
+	dev, ino uint64
+	size     int64
+	mtime    unix.Timespec
+}
+
+func idOf(st *unix.Stat_t) fileID {
+	return fileID{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim}
 }
 
 // Section is the findings of one section.
@@ -143,11 +158,11 @@ func (st Store) load(dir *fsafe.Dir) (*State, bool, error) {
 	}
 	f := os.NewFile(uintptr(fd), st.Path)
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
+	var sys unix.Stat_t
+	if err := retry(func() error { return unix.Fstat(fd, &sys) }); err != nil {
 		return nil, false, fmt.Errorf("state file %s: %w", st.Path, err)
 	}
-	if !fi.Mode().IsRegular() {
+	if sys.Mode&unix.S_IFMT != unix.S_IFREG {
 		return New(), true, &DamagedError{Path: st.Path, Reason: "is not a regular file"}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
@@ -161,6 +176,7 @@ func (st Store) load(dir *fsafe.Dir) (*State, bool, error) {
 	if reason != "" {
 		return New(), true, &DamagedError{Path: st.Path, Reason: reason}
 	}
+	s.from = idOf(&sys)
 	return s, true, nil
 }
 
@@ -210,9 +226,11 @@ func known(section string) bool {
 
 func encode(s *State) ([]byte, error) {
 	w := wire{Format: format, Version: version, Sections: map[string]*wireSection{}}
+	n := 0
 	for name, sec := range s.Sections {
-		ws := &wireSection{UpdatedAt: sec.UpdatedAt.UTC(), Keys: []string{}}
+		ws := &wireSection{UpdatedAt: sec.UpdatedAt.UTC(), Keys: make([]string, 0, len(sec.Keys))}
 		for k := range sec.Keys {
+			n += len(k) + 8
 			if utf8.ValidString(k) {
 				ws.Keys = append(ws.Keys, k)
 			} else {
@@ -226,11 +244,81 @@ func encode(s *State) ([]byte, error) {
 	if s.Hook != nil {
 		w.Hook = &wireHook{UpdatedAt: s.Hook.UpdatedAt.UTC(), Orphans: append([]string{}, s.Hook.Orphans...)}
 	}
-	data, err := json.MarshalIndent(w, "", " ")
-	if err != nil {
-		return nil, err
+	// What json.MarshalIndent(w, "", " ") writes, without reflection and
+	// without its indenting pass: the keys of a big system are tens of
+	// thousands of paths.
+	b := make([]byte, 0, n+1024)
+	b = append(b, "{\n \"format\": "...)
+	b = report.AppendJSONString(b, w.Format)
+	b = append(b, ",\n \"version\": "...)
+	b = strconv.AppendInt(b, int64(w.Version), 10)
+	b = append(b, ",\n \"sections\": {"...)
+	for i, name := range sortedNames(w.Sections) {
+		ws := w.Sections[name]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n  "...)
+		b = report.AppendJSONString(b, name)
+		b = append(b, ": {\n   \"updated_at\": "...)
+		b = appendTime(b, ws.UpdatedAt)
+		b = append(b, ",\n   \"keys\": "...)
+		b = appendStrings(b, ws.Keys, "   ")
+		if len(ws.KeysBase64) > 0 {
+			b = append(b, ",\n   \"keys_base64\": "...)
+			b = appendStrings(b, ws.KeysBase64, "   ")
+		}
+		b = append(b, "\n  }"...)
 	}
-	return append(data, '\n'), nil
+	if len(w.Sections) > 0 {
+		b = append(b, "\n "...)
+	}
+	b = append(b, '}')
+	if w.Hook != nil {
+		b = append(b, ",\n \"hook\": {\n  \"updated_at\": "...)
+		b = appendTime(b, w.Hook.UpdatedAt)
+		b = append(b, ",\n  \"orphans\": "...)
+		b = appendStrings(b, w.Hook.Orphans, "  ")
+		b = append(b, "\n }"...)
+	}
+	return append(b, "\n}\n"...), nil
+}
+
+// appendStrings appends a JSON array of ss, one per line, indented one
+// space more than indent; an empty one is "[]".
+func appendStrings(b []byte, ss []string, indent string) []byte {
+	if len(ss) == 0 {
+		return append(b, "[]"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		b = append(b, indent...)
+		b = append(b, ' ')
+		b = report.AppendJSONString(b, s)
+	}
+	b = append(b, '\n')
+	b = append(b, indent...)
+	return append(b, ']')
+}
+
+// appendTime appends t as encoding/json writes a time.Time.
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Update changes the state file: under an exclusive lock on its directory
@@ -239,6 +327,14 @@ func encode(s *State) ([]byte, error) {
 // it does not exist; the file is written with mode 0644, like pacman's
 // database. An error of fn is returned as is and nothing is written.
 func (st Store) Update(fn func(*State) error) error {
+	return st.UpdateFrom(nil, fn)
+}
+
+// UpdateFrom is Update starting from prev, a state Load returned, when
+// the file is still the one prev was read from (nothing wrote it since):
+// a report that loaded the state to compare with needs not read it twice.
+// prev is then changed in place; otherwise the file is read again.
+func (st Store) UpdateFrom(prev *State, fn func(*State) error) error {
 	dirPath := filepath.Dir(st.Path)
 	if err := os.MkdirAll(dirPath, 0o755); err != nil {
 		return fmt.Errorf("state directory: %w", err)
@@ -252,6 +348,18 @@ func (st Store) Update(fn func(*State) error) error {
 		return fmt.Errorf("lock state directory %s: %w", dirPath, err)
 	}
 	defer unix.Flock(dir.Fd(), unix.LOCK_UN)
+	if prev != nil && prev.from != (fileID{}) {
+		var cur unix.Stat_t
+		err := retry(func() error {
+			return unix.Fstatat(dir.Fd(), filepath.Base(st.Path), &cur, unix.AT_SYMLINK_NOFOLLOW)
+		})
+		if err == nil && idOf(&cur) == prev.from {
+			if err := fn(prev); err != nil {
+				return err
+			}
+			return st.write(dir, prev)
+		}
+	}
 	s, _, err := st.load(dir)
 	var damaged *DamagedError
 	if errors.As(err, &damaged) {
@@ -263,6 +371,10 @@ func (st Store) Update(fn func(*State) error) error {
 	if err := fn(s); err != nil {
 		return err
 	}
+	return st.write(dir, s)
+}
+
+func (st Store) write(dir *fsafe.Dir, s *State) error {
 	data, err := encode(s)
 	if err != nil {
 		return err

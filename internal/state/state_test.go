@@ -1,6 +1,9 @@
 package state
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pactidy/pactidy/internal/report"
 )
@@ -384,5 +388,101 @@ func TestEncodingIsStable(t *testing.T) {
 	sort.Strings(keys)
 	if len(keys) != 7 {
 		t.Errorf("sections %v", keys)
+	}
+}
+
+// TestUpdateFrom: a state loaded before is updated in place while the
+// file is unchanged; once another writer replaced the file, the update
+// starts from what that writer wrote, which is not lost.
+func TestUpdateFrom(t *testing.T) {
+	st := Store{Path: filepath.Join(t.TempDir(), "state.json")}
+	first := New()
+	first.Record(sample(), t0)
+	if err := st.Update(func(s *State) error { *s = *first; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	prev, _, err := st.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *State
+	if err := st.UpdateFrom(prev, func(s *State) error {
+		got = s
+		s.Hook = &Hook{UpdatedAt: t0, Orphans: []string{"a"}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != prev {
+		t.Error("unchanged file: the loaded state was read again")
+	}
+
+	stale, _, err := st.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another writer (the hook) between this Load and the update.
+	if err := st.Update(func(s *State) error { s.Hook.Orphans = []string{"b"}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpdateFrom(stale, func(s *State) error {
+		got = s
+		delete(s.Sections, report.SectionCache)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got == stale {
+		t.Error("file replaced since the Load: the stale state was written back")
+	}
+	s, _, err := st.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Hook == nil || !reflect.DeepEqual(s.Hook.Orphans, []string{"b"}) || s.Sections[report.SectionCache] != nil || s.Sections[report.SectionOrphans] == nil {
+		t.Errorf("after both writers: hook %+v, sections %v", s.Hook, len(s.Sections))
+	}
+}
+
+// TestEncodeIsMarshalIndent: the state file is what
+// json.MarshalIndent(wire, "", " ") writes, for states with and without
+// sections, keys, non-UTF-8 keys and the hook's record.
+func TestEncodeIsMarshalIndent(t *testing.T) {
+	full := New()
+	full.Record(sample(), t0)
+	full.Hook = &Hook{UpdatedAt: t0.Add(time.Second / 3), Orphans: []string{"a<b>", "c\"d"}}
+	emptyHook := New()
+	emptyHook.Hook = &Hook{UpdatedAt: t0}
+	emptySection := New()
+	emptySection.Sections[report.SectionOrphans] = &Section{UpdatedAt: t0, Keys: map[string]bool{}}
+	for i, s := range []*State{New(), full, emptyHook, emptySection} {
+		got, err := encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := wire{Format: format, Version: version, Sections: map[string]*wireSection{}}
+		for name, sec := range s.Sections {
+			ws := &wireSection{UpdatedAt: sec.UpdatedAt.UTC(), Keys: []string{}}
+			for k := range sec.Keys {
+				if utf8.ValidString(k) {
+					ws.Keys = append(ws.Keys, k)
+				} else {
+					ws.KeysBase64 = append(ws.KeysBase64, base64.StdEncoding.EncodeToString([]byte(k)))
+				}
+			}
+			sort.Strings(ws.Keys)
+			sort.Strings(ws.KeysBase64)
+			w.Sections[name] = ws
+		}
+		if s.Hook != nil {
+			w.Hook = &wireHook{UpdatedAt: s.Hook.UpdatedAt.UTC(), Orphans: append([]string{}, s.Hook.Orphans...)}
+		}
+		want, err := json.MarshalIndent(w, "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want = append(want, '\n'); !bytes.Equal(got, want) {
+			t.Errorf("state %d:\n got: %s\nwant: %s", i, got, want)
+		}
 	}
 }
