@@ -201,7 +201,7 @@ func NewPlan(l *Listing, o Options) *Plan {
 
 type group struct {
 	name, arch string
-	files      []int // indices into pkgs
+	files      []int // indices into the planner's files
 }
 
 func (p *planner) plan() *Plan {
@@ -209,19 +209,22 @@ func (p *planner) plan() *Plan {
 	plan := &Plan{Dirs: l.Dirs, DirIDs: l.DirIDs, Errors: append([]FileError(nil), l.Errors...), Files: make([]File, 0, len(l.Entries))}
 
 	// Classify. Package files by directory and name, to pair signatures.
-	pkgs := make([]File, 0, len(l.Entries))
-	var sigs, others []File
+	// Files are big: they stay in all, the classes hold indices.
+	all := make([]File, 0, len(l.Entries))
+	var pkgs, sigs, others []int
 	for _, e := range l.Entries {
 		dir := l.Dirs[e.Dir]
 		f := File{Path: dir + "/" + e.Name, Dir: dir, Size: e.Size, ModTime: e.ModTime, ID: e.ID, DirID: l.dirID(e.Dir)}
 		switch {
 		case e.Type.IsDir():
 			f.Kind, f.IsDir = Partial, true
-			others = append(others, f)
+			others = append(others, len(all))
+			all = append(all, f)
 			continue
 		case e.Type != 0:
 			f.Kind, f.Reason = Special, "not a regular file, never touched"
-			others = append(others, f)
+			others = append(others, len(all))
+			all = append(all, f)
 			continue
 		}
 		name := e.Name
@@ -229,25 +232,27 @@ func (p *planner) plan() *Plan {
 		case strings.HasSuffix(name, ".part"):
 			f.Kind = Partial
 			p.setName(&f, strings.TrimSuffix(strings.TrimSuffix(name, ".part"), ".sig"))
-			others = append(others, f)
+			others = append(others, len(all))
 		case strings.HasSuffix(name, ".sig"):
 			p.setName(&f, strings.TrimSuffix(name, ".sig"))
-			sigs = append(sigs, f)
+			sigs = append(sigs, len(all))
 		default:
 			if !p.setName(&f, name) {
 				f.Kind, f.Reason = Unparseable, "not a package file name, never removed"
-				others = append(others, f)
-				continue
+				others = append(others, len(all))
+				break
 			}
-			pkgs = append(pkgs, f)
+			pkgs = append(pkgs, len(all))
 		}
+		all = append(all, f)
 	}
 
 	// Group by (name, arch) across all directories.
 	type key struct{ name, arch string }
 	groups := map[key]*group{}
 	var order []*group
-	for i, f := range pkgs {
+	for _, i := range pkgs {
+		f := &all[i]
 		k := key{f.Name, f.Arch}
 		g := groups[k]
 		if g == nil {
@@ -264,55 +269,54 @@ func (p *planner) plan() *Plan {
 		return order[i].arch < order[j].arch
 	})
 	for _, g := range order {
-		p.decide(g, pkgs)
+		p.decide(g, all)
 	}
 
 	// Signatures follow their package; the others are stray. Only the
 	// signatures are indexed: they are the smaller set.
-	sigAt := make(map[string]int, len(sigs)) // package path -> index in sigs
-	for i := range sigs {
-		sigAt[strings.TrimSuffix(sigs[i].Path, ".sig")] = i
+	sigAt := make(map[string]int, len(sigs)) // package path -> index in all
+	for _, j := range sigs {
+		sigAt[strings.TrimSuffix(all[j].Path, ".sig")] = j
 	}
-	paired := make([]bool, len(sigs))
-	sigOf := make([]int, len(pkgs)) // index in sigs, or -1
-	for i := range pkgs {
-		sigOf[i] = -1
-		if j, ok := sigAt[pkgs[i].Path]; ok {
-			s := &sigs[j]
-			s.Kind, s.Remove, s.Reason = Signature, pkgs[i].Remove, "signature of "+filepath.Base(pkgs[i].Path)
-			sigOf[i], paired[j] = j, true
+	paired := make([]bool, len(all))
+	sigOf := make([]int, len(all)) // package index -> signature index + 1
+	for _, i := range pkgs {
+		if j, ok := sigAt[all[i].Path]; ok {
+			s := &all[j]
+			s.Kind, s.Remove, s.Reason = Signature, all[i].Remove, "signature of "+filepath.Base(all[i].Path)
+			sigOf[i], paired[j] = j+1, true
 		}
 	}
-	var strays []File
+	var rest []int // strays and others
 	for _, o := range others {
-		if o.Kind != Special && o.Kind != Unparseable {
+		if all[o].Kind != Special && all[o].Kind != Unparseable {
 			continue
 		}
-		if j, ok := sigAt[o.Path]; ok {
-			s := &sigs[j]
-			s.Kind, s.Reason = Signature, "signature of "+filepath.Base(o.Path)+", never removed"
-			strays, paired[j] = append(strays, *s), true
+		if j, ok := sigAt[all[o].Path]; ok {
+			s := &all[j]
+			s.Kind, s.Reason = Signature, "signature of "+filepath.Base(all[o].Path)+", never removed"
+			rest, paired[j] = append(rest, j), true
 		}
 	}
-	for j := range sigs {
-		s := &sigs[j]
+	for _, j := range sigs {
+		s := &all[j]
 		switch {
 		case paired[j]:
 		case s.Name == "":
 			s.Kind, s.Reason = Unparseable, "signature with a name that is not a package file name, never removed"
-			strays = append(strays, *s)
+			rest = append(rest, j)
 		default:
 			s.Kind = StraySignature
 			p.verdict(s, true, "signature without its package file")
-			strays = append(strays, *s)
+			rest = append(rest, j)
 		}
 	}
 
 	for _, g := range order {
 		for _, i := range g.files {
-			plan.add(pkgs[i])
-			if j := sigOf[i]; j >= 0 {
-				plan.add(sigs[j])
+			plan.add(all[i])
+			if j := sigOf[i]; j > 0 {
+				plan.add(all[j-1])
 			}
 		}
 	}
@@ -321,8 +325,8 @@ func (p *planner) plan() *Plan {
 	if partialAge <= 0 {
 		partialAge = DefaultPartialAge
 	}
-	for i := range others {
-		f := &others[i]
+	for _, i := range others {
+		f := &all[i]
 		if f.Kind != Partial {
 			continue
 		}
@@ -332,15 +336,16 @@ func (p *planner) plan() *Plan {
 		}
 		p.verdict(f, true, "partial download older than "+fmtAge(partialAge))
 	}
-	rest := append(strays, others...)
+	rest = append(rest, others...)
 	sort.SliceStable(rest, func(i, j int) bool {
-		if rest[i].Kind != rest[j].Kind {
-			return rest[i].Kind < rest[j].Kind
+		a, b := &all[rest[i]], &all[rest[j]]
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
 		}
-		return rest[i].Path < rest[j].Path
+		return a.Path < b.Path
 	})
-	for _, f := range rest {
-		plan.add(f)
+	for _, i := range rest {
+		plan.add(all[i])
 	}
 	plan.Errors = append(plan.Errors, p.errs...)
 	return plan
