@@ -32,26 +32,24 @@ func newSeen() *Seen {
 // and that ownedSeen of its owned names were in the listing. When fewer
 // than all were, the directory is read again to learn which are absent,
 // and each is confirmed with fstatat (it may have been created since).
-func (wk *walkWorker) recordSeen(rel string, fd int, owned ownedDir, ownedSeen int) {
+func (wk *walkWorker) recordSeen(rel string, fd int, owned *ownedDir, ownedSeen int) {
 	s := wk.w.seen
 	var absent map[string]error
-	if ownedSeen < len(owned) {
+	if ownedSeen < owned.len() {
 		names, ok := wk.relist(fd)
 		if !ok {
 			return // not listed: its owned paths get an lstat each
 		}
 		absent = map[string]error{}
-		for name := range owned {
+		owned.names(func(name string) {
 			if _, ok := names[name]; ok {
-				continue
+				return
 			}
 			var st unix.Stat_t
-			err := fstatatNoFollow(fd, []byte(name), &st)
-			if err == nil {
-				continue
+			if err := fstatatNoFollow(fd, []byte(name), &st); err != nil {
+				absent[joinRel(rel, name)] = err
 			}
-			absent[joinRel(rel, name)] = err
-		}
+		})
 	}
 	s.mu.Lock()
 	s.listed[rel] = struct{}{}

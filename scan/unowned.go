@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/pactidy/pactidy/internal/allowlist"
 	"github.com/pactidy/pactidy/internal/ioerr"
@@ -217,22 +218,33 @@ func firstTransient(errs []pkg.EntryError) error {
 // in the CPU cache, instead of probing one big map with full paths. The
 // strings are the database's own: the set adds map entries, not copies.
 type OwnedSet struct {
-	dirs map[string]ownedDir
+	dirs map[string]*ownedDir
 	n    int
 	// sizes are the expected sizes of the directories' sets while the set
 	// is built.
 	sizes map[string]int
+	// spare is storage for the small directories' names, cut as they are
+	// made.
+	spare []string
 }
 
-// ownedDir is the set of owned names in one directory.
-type ownedDir map[string]struct{}
+// ownedDir is the set of owned names in one directory. Most directories
+// of a package tree hold a handful of names: those are kept in a slice
+// and found by comparing them all (tens of thousands of small maps cost
+// more to make than the rest of the set); bigger ones get a map.
+type ownedDir struct {
+	few  []string
+	many map[string]struct{}
+}
+
+// smallDir is the most names a directory keeps in a slice.
+const smallDir = 8
 
 // NewOwnedSet indexes the file lists of db.
 func NewOwnedSet(db *pkg.DB) *OwnedSet {
 	// Count the names of each directory first (runs of one directory in
 	// the sorted lists, hashed once a run), so that every directory's set
-	// is made at its size: growing thousands of small maps entry by entry
-	// costs more than this pass.
+	// is made at its size.
 	sizes := make(map[string]int, 1024)
 	run, runDir := 0, ""
 	for _, p := range db.Packages {
@@ -250,9 +262,15 @@ func NewOwnedSet(db *pkg.DB) *OwnedSet {
 	if run > 0 {
 		sizes[runDir] += run
 	}
-	s := &OwnedSet{dirs: make(map[string]ownedDir, len(sizes)), sizes: sizes}
+	small := 0
+	for _, n := range sizes {
+		if n <= smallDir {
+			small += n + 1 // and a name a child directory may add
+		}
+	}
+	s := &OwnedSet{dirs: make(map[string]*ownedDir, len(sizes)), sizes: sizes, spare: make([]string, 0, small)}
 	var lastDir string
-	var last ownedDir
+	var last *ownedDir
 	for _, p := range db.Packages {
 		for _, f := range p.Files {
 			f = strings.TrimRight(f, "/")
@@ -265,13 +283,12 @@ func NewOwnedSet(db *pkg.DB) *OwnedSet {
 			if last == nil || dir != lastDir {
 				lastDir, last = dir, s.dir(dir)
 			}
-			if _, ok := last[name]; !ok {
-				last[name] = struct{}{}
+			if last.add(name) {
 				s.n++
 			}
 		}
 	}
-	s.sizes = nil
+	s.sizes, s.spare = nil, nil
 	return s
 }
 
@@ -283,21 +300,95 @@ func OwnedSetOf(paths []string) *OwnedSet {
 
 // dir returns the set of dir, creating it and making dir itself owned in
 // its parent (and so on up) when it is new.
-func (s *OwnedSet) dir(dir string) ownedDir {
+func (s *OwnedSet) dir(dir string) *ownedDir {
 	if d, ok := s.dirs[dir]; ok {
 		return d
 	}
-	d := make(ownedDir, max(s.sizes[dir], 1))
+	d := &ownedDir{}
+	if n := max(s.sizes[dir], 1); n > smallDir {
+		d.many = make(map[string]struct{}, n)
+	} else if len(s.spare)+n+1 <= cap(s.spare) {
+		d.few = s.spare[len(s.spare) : len(s.spare) : len(s.spare)+n+1]
+		s.spare = s.spare[:len(s.spare)+n+1]
+	}
 	s.dirs[dir] = d
 	if dir != "" {
 		pdir, name := splitRel(dir)
-		p := s.dir(pdir)
-		if _, ok := p[name]; !ok {
-			p[name] = struct{}{}
+		if s.dir(pdir).add(name) {
 			s.n++
 		}
 	}
 	return d
+}
+
+// add adds name and reports whether it is new.
+func (d *ownedDir) add(name string) bool {
+	if d.many != nil {
+		if _, ok := d.many[name]; ok {
+			return false
+		}
+		d.many[name] = struct{}{}
+		return true
+	}
+	for _, f := range d.few {
+		if f == name {
+			return false
+		}
+	}
+	if len(d.few) < smallDir {
+		d.few = append(d.few, name)
+		return true
+	}
+	d.many = make(map[string]struct{}, 2*smallDir)
+	for _, f := range d.few {
+		d.many[f] = struct{}{}
+	}
+	d.many[name] = struct{}{}
+	d.few = nil
+	return true
+}
+
+// has reports whether name is in the set; a nil set is empty.
+func (d *ownedDir) has(name string) bool {
+	if d == nil {
+		return false
+	}
+	if d.many != nil {
+		_, ok := d.many[name]
+		return ok
+	}
+	for _, f := range d.few {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+// hasName is has without converting (nor allocating) name.
+func (d *ownedDir) hasName(name []byte) bool {
+	return d.has(unsafe.String(unsafe.SliceData(name), len(name)))
+}
+
+// len is the number of names in the set.
+func (d *ownedDir) len() int {
+	if d == nil {
+		return 0
+	}
+	return len(d.few) + len(d.many)
+}
+
+// names calls yield with each name in the set.
+func (d *ownedDir) names(yield func(string)) {
+	if d == nil {
+		return
+	}
+	for _, f := range d.few {
+		yield(f)
+	}
+	for f := range d.many {
+		yield(f)
+	}
 }
 
 func splitRel(rel string) (dir, name string) {
@@ -314,18 +405,11 @@ func (s *OwnedSet) Len() int { return s.n }
 // Has reports whether rel (no leading or trailing '/') is owned.
 func (s *OwnedSet) Has(rel string) bool {
 	dir, name := splitRel(rel)
-	_, ok := s.dirs[dir][name]
-	return ok && name != ""
+	return name != "" && s.dirs[dir].has(name)
 }
 
 // children returns the owned names in the directory rel (nil if none).
-func (s *OwnedSet) children(rel string) ownedDir { return s.dirs[rel] }
-
-// hasName is a lookup that does not allocate.
-func (d ownedDir) hasName(name []byte) bool {
-	_, ok := d[string(name)]
-	return ok
-}
+func (s *OwnedSet) children(rel string) *ownedDir { return s.dirs[rel] }
 
 // excludes are the paths not walked: exact relative paths (the fast path
 // checked at every directory) and globs.

@@ -333,7 +333,7 @@ func (wk *walkWorker) list(n *walkNode) {
 	var seen, ownedSeen int64
 	complete := true
 	wk.kids = wk.kids[:0]
-	var owned ownedDir
+	var owned *ownedDir
 	if !n.unowned {
 		owned = w.owned.children(n.rel)
 	}
@@ -418,7 +418,7 @@ func (w *walker) visit(k devIno) bool {
 // Most entries are owned files: they cost one lookup of their name and
 // nothing else. Unowned entries are stat'ed relative to the directory's
 // descriptor dirfd, which resolves one name instead of a whole path.
-func (wk *walkWorker) entry(n *walkNode, dirfd int, owned ownedDir, name []byte, dtype uint8, acc *walkAccum) bool {
+func (wk *walkWorker) entry(n *walkNode, dirfd int, owned *ownedDir, name []byte, dtype uint8, acc *walkAccum) bool {
 	w := wk.w
 	typ := direntType(dtype)
 	var st *unix.Stat_t

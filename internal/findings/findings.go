@@ -423,7 +423,8 @@ func (r *run) load(st *section) error {
 			st.counters.Add(int64(len(db.Packages)), 0, 0, 0)
 		}
 	} else {
-		db, err = LoadDB(r.cfg, alpm.LoadOptions{Files: files, Progress: &st.counters})
+		// Only the foreign section asks the sync databases anything.
+		db, err = LoadDB(r.cfg, alpm.LoadOptions{Files: files, NoSync: !r.wants(report.SectionForeign), Progress: &st.counters})
 	}
 	if err != nil {
 		return err
