@@ -19,7 +19,7 @@ func addUnownedFlags(f *pflag.FlagSet, o *findings.UnownedOptions) {
 		"switch off the built-in rule `NAME` that hides generated files (repeatable; 'all' for every rule): "+strings.Join(scan.RuleNames(), ", "))
 	f.BoolVar(&o.ShowHidden, "show-hidden", false,
 		"also list the unowned paths the built-in rules hide, marked with the rule")
-	f.IntVar(&o.Workers, "unowned-workers", 0, "directories read in parallel (0: one per CPU)")
+	f.IntVar(&o.Workers, "unowned-workers", 0, "directories read in parallel (0: one per CPU, at least 8)")
 	f.MarkHidden("unowned-workers")
 }
 
