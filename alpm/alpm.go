@@ -383,7 +383,7 @@ func spareFiles() int {
 // lines. Reading these directly lets all entries be read in parallel
 // instead of one by one through libalpm.
 func readFiles(path string) ([]string, []pkg.Backup, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path, nil)
 	if err != nil {
 		return nil, nil, unwrap(err)
 	}
@@ -464,7 +464,7 @@ func checkUnread(dir string, p *pkg.Package) error {
 		return nil
 	}
 	path := filepath.Join(dir, p.Name+"-"+p.Version, "desc")
-	data, err := os.ReadFile(path)
+	data, err := readFile(path, nil)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// A missing desc is damage; checkDesc reports it.
@@ -517,7 +517,7 @@ func (a *Handle) checkEntries(entries []localEntry, loaded map[string]bool) []pk
 // damage is what is wrong with the entry; fatal is set when the desc could
 // not be read for another reason than being missing.
 func checkDesc(path, dirName string) (damage, fatal error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path, nil)
 	if errors.Is(err, fs.ErrNotExist) {
 		return unwrap(err), nil
 	} else if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -132,7 +131,10 @@ func readVersion(dir, entry string, buf *[]byte) (p *pkg.Package, damaged, err e
 	name, version, _ := splitEntryName(entry)
 	p = &pkg.Package{Name: name, Version: version}
 	path := filepath.Join(dir, entry, "desc")
-	data, err := readInto(path, buf)
+	data, err := readFile(path, *buf)
+	if err == nil {
+		*buf = data
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("local database entry %s: %w", path, unwrap(err))
 	}
@@ -173,29 +175,6 @@ func readVersion(dir, entry string, buf *[]byte) (p *pkg.Package, damaged, err e
 	return p, damaged, nil
 }
 
-// readInto reads a small file into *buf, reusing it between files.
-func readInto(path string, buf *[]byte) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b := (*buf)[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := f.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		*buf = b
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-}
 
 // cutLine returns the first line of data (without "\n" or "\r\n", as
 // libalpm strips them) and the rest.
