@@ -175,7 +175,6 @@ func readVersion(dir, entry string, buf *[]byte) (p *pkg.Package, damaged, err e
 	return p, damaged, nil
 }
 
-
 // cutLine returns the first line of data (without "\n" or "\r\n", as
 // libalpm strips them) and the rest.
 func cutLine(data []byte) (line, rest []byte) {
