@@ -71,6 +71,10 @@ func (m *Measured) Stats() (Stats, bool) {
 // measure runs every command once untimed (warming the page cache and
 // checking that it works), then reps rounds of all commands in turn, so
 // that drift on a noisy machine spreads over all of them alike.
+//
+// The commands that drop the page cache before each run (Cold) have a
+// phase of their own after the others: in the same rotation, each drop
+// would leave the command after it to read its files from the disk.
 func measure(ctx context.Context, cmds []*Command, reps int, logf func(string, ...any)) ([]*Measured, error) {
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
@@ -79,31 +83,54 @@ func measure(ctx context.Context, cmds []*Command, reps int, logf func(string, .
 	defer devnull.Close()
 	out := make([]*Measured, len(cmds))
 	for i, c := range cmds {
-		m := &Measured{Command: c}
-		out[i] = m
-		var stdout bytes.Buffer
-		if _, err := runOnce(ctx, c, &stdout); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+		out[i] = &Measured{Command: c}
+	}
+	for _, cold := range []bool{false, true} {
+		var phase []*Measured
+		for _, m := range out {
+			if m.Command.Cold == cold {
+				phase = append(phase, m)
 			}
-			m.Error = err.Error()
-			logf("  %s: n/a (%s)", c.ID, m.Error)
+		}
+		if len(phase) == 0 {
 			continue
 		}
-		if c.Summarize != nil {
-			m.Output = c.Summarize(stdout.Bytes())
+		if err := measurePhase(ctx, phase, reps, devnull, cold, logf); err != nil {
+			return nil, err
 		}
 	}
+	return out, nil
+}
+
+func measurePhase(ctx context.Context, phase []*Measured, reps int, devnull *os.File, cold bool, logf func(string, ...any)) error {
+	for _, m := range phase {
+		var stdout bytes.Buffer
+		if _, err := runOnce(ctx, m.Command, &stdout); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			m.Error = err.Error()
+			logf("  %s: n/a (%s)", m.Command.ID, m.Error)
+			continue
+		}
+		if m.Command.Summarize != nil {
+			m.Output = m.Command.Summarize(stdout.Bytes())
+		}
+	}
+	what := "round"
+	if cold {
+		what = "cold round"
+	}
 	for rep := range reps {
-		logf("  round %d/%d", rep+1, reps)
-		for _, m := range out {
+		logf("  %s %d/%d", what, rep+1, reps)
+		for _, m := range phase {
 			if m.Error != "" {
 				continue
 			}
 			s, err := runOnce(ctx, m.Command, devnull)
 			if err != nil {
 				if ctx.Err() != nil {
-					return nil, ctx.Err()
+					return ctx.Err()
 				}
 				m.Error = err.Error()
 				continue
@@ -111,7 +138,7 @@ func measure(ctx context.Context, cmds []*Command, reps int, logf func(string, .
 			m.Samples = append(m.Samples, s)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // runTimeout stops a command that hangs; it is then recorded as failed.
