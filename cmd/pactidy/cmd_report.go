@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -15,6 +16,14 @@ import (
 	"github.com/pactidy/pactidy/internal/report"
 	"github.com/pactidy/pactidy/scan"
 )
+
+// reportGCPercent is the garbage collector's GOGC for report (unless GOGC
+// is set). A full report holds the file lists, the owned-path index, the
+// cache plan and the state at once, and at Go's default of 100 its heap
+// peaks at twice that: 103 MB for 58 MB live on the 2,000-package root,
+// 130-136 MiB resident. At 50 the peak is 1.5 times the live heap:
+// 108-114 MiB resident, for about 5 % more time.
+const reportGCPercent = 50
 
 type reportOptions struct {
 	json       bool
@@ -147,6 +156,9 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 	sections, mode, err := opts.check()
 	if err != nil {
 		return err
+	}
+	if app.Getenv("GOGC") == "" {
+		debug.SetGCPercent(reportGCPercent)
 	}
 	if err := scan.CheckRules(opts.unowned.NoRules); err != nil {
 		return usagef("--no-rule: %v", err)

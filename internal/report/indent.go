@@ -1,5 +1,7 @@
 package report
 
+import "io"
+
 // AppendIndent appends src, compact JSON as json.Marshal writes it, to
 // dst indented as json.Indent(dst, src, "", indent) would: a report of
 // 50,000 paths is megabytes of JSON, and json.Indent, which runs its
@@ -7,6 +9,31 @@ package report
 // marshalling. Here src is known valid, so a byte loop that only tracks
 // strings will do. Empty arrays and objects stay "[]" and "{}".
 func AppendIndent(dst, src []byte, indent string) []byte {
+	dst, _ = indentJSON(dst, src, indent, nil)
+	return dst
+}
+
+// WriteIndent writes src indented as AppendIndent does to w, through a
+// buffer of 64 KiB rather than one as large as the output.
+func WriteIndent(w io.Writer, src []byte, indent string) error {
+	const chunk = 64 << 10
+	buf, err := indentJSON(make([]byte, 0, chunk+1024), src, indent, func(b []byte) ([]byte, error) {
+		if len(b) < chunk {
+			return b, nil
+		}
+		_, err := w.Write(b)
+		return b[:0], err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(buf)
+	return err
+}
+
+// indentJSON is AppendIndent calling flush, when set, after each token
+// with what dst holds; flush returns what dst is to hold next.
+func indentJSON(dst, src []byte, indent string, flush func([]byte) ([]byte, error)) ([]byte, error) {
 	depth := 0
 	newline := func() {
 		dst = append(dst, '\n')
@@ -49,6 +76,12 @@ func AppendIndent(dst, src []byte, indent string) []byte {
 		default:
 			dst = append(dst, c)
 		}
+		if flush != nil {
+			var err error
+			if dst, err = flush(dst); err != nil {
+				return dst, err
+			}
+		}
 	}
-	return dst
+	return dst, nil
 }

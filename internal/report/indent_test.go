@@ -24,7 +24,11 @@ func TestAppendIndentIsJSONIndent(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := AppendIndent(nil, src, "  "); !bytes.Equal(got, want.Bytes()) {
-			t.Fatalf("appendIndent of %s\n got: %s\nwant: %s", src, got, want.Bytes())
+			t.Fatalf("AppendIndent of %s\n got: %s\nwant: %s", src, got, want.Bytes())
+		}
+		var w bytes.Buffer
+		if err := WriteIndent(&w, src, "  "); err != nil || !bytes.Equal(w.Bytes(), want.Bytes()) {
+			t.Fatalf("WriteIndent of %s: %v\n got: %s\nwant: %s", src, err, w.Bytes(), want.Bytes())
 		}
 	}
 	rep := &Report{SchemaVersion: 1, Root: "/", GeneratedAt: time.Unix(0, 0), Sections: AllSections,
@@ -77,6 +81,12 @@ func TestAppendIndentIsJSONIndent(t *testing.T) {
 	for range 2000 {
 		check(value(0))
 	}
+	// Megabytes: WriteIndent flushes many times, mid-array.
+	big := make([]any, 30000)
+	for i := range big {
+		big[i] = map[string]any{"path": strings.Repeat("x\"{", i%50), "n": i, "e": []any{}}
+	}
+	check(big)
 }
 
 // TestAppendJSONStringIsMarshal: quoting gives json.Marshal's bytes.

@@ -91,9 +91,7 @@ func (jsonPrinter) Print(w io.Writer, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	b = append(AppendIndent(make([]byte, 0, len(b)+len(b)/2), b, "  "), '\n')
-	_, err = w.Write(b)
-	return err
+	return WriteIndent(w, append(b, '\n'), "  ")
 }
 
 func nonNil[T any](s []T) []T {
