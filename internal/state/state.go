@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -156,8 +155,7 @@ func (st Store) load(dir *fsafe.Dir) (*State, bool, error) {
 	case err != nil:
 		return nil, false, fmt.Errorf("state file %s: %w", st.Path, err)
 	}
-	f := os.NewFile(uintptr(fd), st.Path)
-	defer f.Close()
+	defer unix.Close(fd)
 	var sys unix.Stat_t
 	if err := retry(func() error { return unix.Fstat(fd, &sys) }); err != nil {
 		return nil, false, fmt.Errorf("state file %s: %w", st.Path, err)
@@ -165,7 +163,7 @@ func (st Store) load(dir *fsafe.Dir) (*State, bool, error) {
 	if sys.Mode&unix.S_IFMT != unix.S_IFREG {
 		return New(), true, &DamagedError{Path: st.Path, Reason: "is not a regular file"}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	data, err := readAll(fd, sys.Size, maxSize+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("state file %s: %w", st.Path, err)
 	}
@@ -380,6 +378,30 @@ func (st Store) write(dir *fsafe.Dir, s *State) error {
 		return err
 	}
 	return atomicfile.Write(dir, filepath.Base(st.Path), data, 0o644)
+}
+
+// readAll reads fd to its end or to limit bytes, into a buffer of the
+// size fstat gave (plus one byte, to see the end without growing). Plain
+// read calls: an *os.File would offer the descriptor to the runtime's
+// poller and read a megabytes-long state in hundreds of small pieces.
+func readAll(fd int, size, limit int64) ([]byte, error) {
+	b := make([]byte, 0, min(max(size, 0), limit)+1)
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):min(int64(cap(b)), limit)])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, err
+		case n == 0:
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
+	return b, nil
 }
 
 func openat(dirfd int, name string, flags int, mode uint32) (int, error) {
