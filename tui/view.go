@@ -221,7 +221,7 @@ func (m *Model) idleText(s *sectionModel) string {
 	wrap := lipgloss.NewStyle().Width(max(s.width, 20))
 	paras := []string{
 		st.Title.Render("Stale user data"),
-		"Entries of ~/.config, ~/.cache, ~/.local/share, ~/.local/state and the dot-directories of your home that no installed program seems to use.",
+		"Entries of ~/.config, ~/.cache, ~/.local/share, ~/.local/state and the dot-directories of the home that no installed program seems to use.",
 		st.Warn.Render("A guess from names") + ": nothing is marked for you. Entries in ~/.cache are safe to drop; the others need a look first. Marked entries go into the home's own quarantine, moved by its owner, and can be restored.",
 		"Not scanned at start: press " + st.Label.Render(k) + " to look through the home.",
 	}

@@ -393,6 +393,9 @@ func (app *App) ownerCommand(ctx context.Context, h scan.Home, args ...string) (
 	for _, a := range app.Global.Allowlist {
 		global = append(global, "--allowlist", a)
 	}
+	if app.Global.Settings != "" {
+		global = append(global, "--settings", app.Global.Settings)
+	}
 	cmd := exec.CommandContext(ctx, exe, append(global, args...)...)
 	cmd.Dir = "/"
 	var env []string

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,12 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/pactidy/pactidy/internal/report"
 	"github.com/pactidy/pactidy/internal/testroot"
+	"github.com/pactidy/pactidy/scan"
 )
 
 // userdataRoot is a root built by pacman with a home for nobody holding
@@ -193,5 +196,28 @@ func TestUserdataReportAndClean(t *testing.T) {
 	b, err := os.ReadFile(r.Path("/home/nobody/.config/gone/settings"))
 	if err != nil || string(b) != "leftover" {
 		t.Errorf("restored settings: %q %v", b, err)
+	}
+}
+
+// TestOwnerCommandArgs: the run as a home's owner gets the global
+// options the user gave, --settings included, and the owner's identity.
+func TestOwnerCommandArgs(t *testing.T) {
+	app := newApp()
+	app.Global = GlobalOptions{Config: "/r/etc/pacman.conf", Root: "/r", DBPath: "/r/db", Color: "never",
+		Allowlist: []string{"/tmp/extra"}, Settings: "/tmp/pactidy.conf"}
+	cmd, err := app.ownerCommand(context.Background(), scan.Home{User: "alice", UID: 1000, GID: 1000, Dir: "/home/alice"}, "clean", "userdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--config", "/r/etc/pacman.conf", "--color", "never", "--root", "/r", "--dbpath", "/r/db",
+		"--allowlist", "/tmp/extra", "--settings", "/tmp/pactidy.conf", "clean", "userdata"}
+	if got := cmd.Args[1:]; !slices.Equal(got, want) {
+		t.Errorf("args %q, want %q", got, want)
+	}
+	if c := cmd.SysProcAttr.Credential; c.Uid != 1000 || c.Gid != 1000 {
+		t.Errorf("credential %+v", c)
+	}
+	if !slices.Contains(cmd.Env, "HOME=/home/alice") || !slices.Contains(cmd.Env, "USER=alice") {
+		t.Errorf("env lacks the owner's HOME and USER")
 	}
 }
