@@ -24,14 +24,7 @@ func userdataTUI(t *testing.T, asNobody bool) (*tmux, *testroot.Root) {
 	}
 	bin := publicBinary(t)
 	r := userdataRoot(t)
-	sysconf, err := os.MkdirTemp("", "pactidy-sysconf-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sysconf) })
-	if err := os.Chmod(sysconf, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	sysconf := sysconfDir(t)
 	argv := []string{bin, "--config", r.Config, "--color", "never", "tui", "--user", "nobody"}
 	if asNobody {
 		argv = append([]string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"}, argv[:len(argv)-2]...)

@@ -105,6 +105,22 @@ func runBin(t *testing.T, sysconf, bin string, args ...string) (string, string, 
 	return out.String(), errb.String(), code
 }
 
+// sysconfDir is an empty directory everyone may read, standing for the
+// system configuration directory of a run that starts itself again as a
+// home's owner.
+func sysconfDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pactidy-sysconf-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // TestUserdataReportAndClean: the userdata section lists the data of the
 // program that is gone, not of the installed one; clean userdata run by
 // root moves it as the home's owner into the home's own quarantine, from
@@ -115,12 +131,7 @@ func TestUserdataReportAndClean(t *testing.T) {
 	}
 	bin := publicBinary(t)
 	r := userdataRoot(t)
-	sysconf, err := os.MkdirTemp("", "pactidy-sysconf-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sysconf) })
-	os.Chmod(sysconf, 0o755)
+	sysconf := sysconfDir(t)
 
 	out, stderr, code := runBin(t, sysconf, bin, "--config", r.Config, "report", "--only", "userdata", "--user", "nobody", "--json", "--show-hidden")
 	if code != 0 {

@@ -24,8 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -222,13 +224,13 @@ func known(section string) bool {
 	return false
 }
 
-func encode(s *State) ([]byte, error) {
+// toWire is s as the file's JSON holds it: keys sorted, those that are
+// not UTF-8 in base64.
+func toWire(s *State) wire {
 	w := wire{Format: format, Version: version, Sections: map[string]*wireSection{}}
-	n := 0
 	for name, sec := range s.Sections {
 		ws := &wireSection{UpdatedAt: sec.UpdatedAt.UTC(), Keys: make([]string, 0, len(sec.Keys))}
 		for k := range sec.Keys {
-			n += len(k) + 8
 			if utf8.ValidString(k) {
 				ws.Keys = append(ws.Keys, k)
 			} else {
@@ -242,6 +244,20 @@ func encode(s *State) ([]byte, error) {
 	if s.Hook != nil {
 		w.Hook = &wireHook{UpdatedAt: s.Hook.UpdatedAt.UTC(), Orphans: append([]string{}, s.Hook.Orphans...)}
 	}
+	return w
+}
+
+func encode(s *State) ([]byte, error) {
+	w := toWire(s)
+	n := 0
+	for _, ws := range w.Sections {
+		for _, k := range ws.Keys {
+			n += len(k) + 8
+		}
+		for _, k := range ws.KeysBase64 {
+			n += len(k) + 8
+		}
+	}
 	// What json.MarshalIndent(w, "", " ") writes, without reflection and
 	// without its indenting pass: the keys of a big system are tens of
 	// thousands of paths.
@@ -251,7 +267,7 @@ func encode(s *State) ([]byte, error) {
 	b = append(b, ",\n \"version\": "...)
 	b = strconv.AppendInt(b, int64(w.Version), 10)
 	b = append(b, ",\n \"sections\": {"...)
-	for i, name := range sortedNames(w.Sections) {
+	for i, name := range slices.Sorted(maps.Keys(w.Sections)) {
 		ws := w.Sections[name]
 		if i > 0 {
 			b = append(b, ',')
@@ -308,15 +324,6 @@ func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Update changes the state file: under an exclusive lock on its directory

@@ -2,7 +2,6 @@ package state
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pactidy/pactidy/internal/report"
 )
@@ -460,23 +458,7 @@ func TestEncodeIsMarshalIndent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := wire{Format: format, Version: version, Sections: map[string]*wireSection{}}
-		for name, sec := range s.Sections {
-			ws := &wireSection{UpdatedAt: sec.UpdatedAt.UTC(), Keys: []string{}}
-			for k := range sec.Keys {
-				if utf8.ValidString(k) {
-					ws.Keys = append(ws.Keys, k)
-				} else {
-					ws.KeysBase64 = append(ws.KeysBase64, base64.StdEncoding.EncodeToString([]byte(k)))
-				}
-			}
-			sort.Strings(ws.Keys)
-			sort.Strings(ws.KeysBase64)
-			w.Sections[name] = ws
-		}
-		if s.Hook != nil {
-			w.Hook = &wireHook{UpdatedAt: s.Hook.UpdatedAt.UTC(), Orphans: append([]string{}, s.Hook.Orphans...)}
-		}
+		w := toWire(s)
 		want, err := json.MarshalIndent(w, "", " ")
 		if err != nil {
 			t.Fatal(err)
