@@ -3,7 +3,10 @@ package scan
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
+	"slices"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,10 +25,33 @@ type Seen struct {
 	// absent maps the owned paths missing from a listed directory to
 	// what fstatat said of them then (ENOENT, or another error).
 	absent map[string]error
+
+	euid, egid int
+	groups     []int
 }
 
 func newSeen() *Seen {
-	return &Seen{listed: make(map[string]struct{}, 4096), absent: map[string]error{}}
+	s := &Seen{listed: make(map[string]struct{}, 4096), absent: map[string]error{}, euid: os.Geteuid(), egid: os.Getegid()}
+	s.groups, _ = os.Getgroups()
+	return s
+}
+
+// searchable tells, from its mode, owner and group, whether this process
+// may search the directory st: lstat of a path below a directory it may
+// list but not search fails with EACCES, and so the walk's listing does
+// not stand for lstat there. (An ACL may say otherwise; the mode bits are
+// the common case, and a directory judged unsearchable only costs its
+// paths an lstat each.)
+func (s *Seen) searchable(st *syscall.Stat_t) bool {
+	switch {
+	case s.euid == 0:
+		return true
+	case int(st.Uid) == s.euid:
+		return st.Mode&0o100 != 0
+	case int(st.Gid) == s.egid || slices.Contains(s.groups, int(st.Gid)):
+		return st.Mode&0o010 != 0
+	}
+	return st.Mode&0o001 != 0
 }
 
 // recordSeen notes that the directory rel, open as fd, was listed in full

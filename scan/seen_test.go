@@ -2,7 +2,11 @@ package scan
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -112,5 +116,89 @@ func TestMissingFilesSeenIsLstat(t *testing.T) {
 	}
 	if err := res.Seen.absent["usr/bin/gone"]; err == nil {
 		t.Error("usr/bin/gone not recorded absent by the walk")
+	}
+}
+
+// TestMissingFilesSeenUnprivileged: run by a user who may list a
+// directory but not search it (mode 0744 of root's), or not even list it,
+// the check from the walk says what lstat says: those paths are errors
+// (EACCES), not present and not missing.
+func TestMissingFilesSeenUnprivileged(t *testing.T) {
+	if os.Getenv("PACTIDY_SEEN_HELPER") != "" {
+		seenHelper(t)
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to build the root and to switch to an unprivileged user")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	r := testroot.New(t)
+	r.Install(t, testroot.Pkg{
+		Name: "app", Version: "1.0-1",
+		Files: map[string]string{
+			"opt/app/listonly/f": "x",
+			"opt/app/locked/g":   "x",
+			"opt/app/ok/h":       "x",
+			"opt/app/ok/gone":    "x",
+		},
+	})
+	if err := os.Remove(r.Path("opt/app/ok/gone")); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(r.Path("opt/app/listonly"), 0o744)
+	os.Chmod(r.Path("opt/app/locked"), 0o000)
+	for d := r.Dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	exe, _ := os.Executable()
+	cmd := exec.Command(setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+		exe, "-test.run=^TestMissingFilesSeenUnprivileged$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "PACTIDY_SEEN_HELPER=1", "HELPER_ROOT="+r.Dir, "HELPER_CONFIG="+r.Config,
+		"HELPER_DBPATH="+r.DBPath, "HOME=/nonexistent")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && strings.Contains(string(out), "setpriv:") {
+			t.Skipf("cannot switch user: %s", out)
+		}
+		t.Fatalf("as nobody: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: TestMissingFilesSeenUnprivileged") {
+		t.Fatalf("the check did not run as nobody:\n%s", out)
+	}
+}
+
+func seenHelper(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Fatal("helper still runs as root")
+	}
+	root := os.Getenv("HELPER_ROOT")
+	db := loadDB(t, os.Getenv("HELPER_CONFIG"), root, os.Getenv("HELPER_DBPATH"))
+	ctx := context.Background()
+	want, wantErrs, err := MissingFiles(ctx, root, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := scanFixture(t, root, db, nil, func(o *UnownedOptions) { o.RecordSeen = true })
+	got, gotErrs, err := MissingFilesSeen(ctx, root, db, nil, res.Seen, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || fmt.Sprint(gotErrs) != fmt.Sprint(wantErrs) {
+		t.Errorf("from the walk: %v %v\nwith lstat:    %v %v", got, gotErrs, want, wantErrs)
+	}
+	var errPaths []string
+	for _, e := range wantErrs {
+		errPaths = append(errPaths, e.Path)
+	}
+	sort.Strings(errPaths)
+	if want := []string{"/opt/app/listonly/f", "/opt/app/locked/g"}; !reflect.DeepEqual(errPaths, want) {
+		t.Errorf("lstat's errors %q, want %q", errPaths, want)
+	}
+	if len(got) != 1 || got[0].Path != "/opt/app/ok/gone" {
+		t.Errorf("missing %v, want /opt/app/ok/gone", got)
 	}
 }

@@ -369,7 +369,7 @@ func (wk *walkWorker) list(n *walkNode) {
 			}
 		}
 	}
-	if w.seen != nil && complete && !n.unowned {
+	if w.seen != nil && complete && !n.unowned && w.seen.searchable(&st) {
 		wk.recordSeen(n.rel, fd, owned, int(ownedSeen))
 	}
 	w.progress.Add(0, 1, seen, acc.size)
