@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -107,5 +108,42 @@ func TestTUISourceSections(t *testing.T) {
 	}
 	if info.Root() != r.Dir {
 		t.Errorf("root %q, want %q", info.Root(), r.Dir)
+	}
+}
+
+// TestTUISourceCachePolicy: the cache tab keeps as many versions as the
+// settings say, as pactidy cache and report do.
+func TestTUISourceCachePolicy(t *testing.T) {
+	r := reportRoot(t)
+	for _, v := range []string{"2.36-1", "2.37-1", "2.38-1", "2.39-1", "2.40-1"} {
+		if err := os.WriteFile(r.Path("var/cache/pacman/pkg/glibc-"+v+"-x86_64.pkg.tar.zst"), []byte("pkg"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for keep, want := range map[int]int{1: 4, 3: 2} {
+		etc, _ := sysconf(t, fmt.Sprintf("[cache]\nKeep = %d\n", keep))
+		app := &App{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, IsTerminal: func() bool { return false },
+			Now: time.Now, Getenv: func(k string) string {
+				if k == "PACTIDY_SYSCONFDIR" {
+					return etc
+				}
+				return ""
+			}}
+		app.Global.Config = r.Config
+		var mu sync.Mutex
+		var got *report.Cache
+		err := (&tuiSource{app: app}).Scan(context.Background(), func(ev tui.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if ev.Done && ev.Section == report.SectionCache {
+				got = ev.Report.Cache
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == nil || len(got.Candidates) != want {
+			t.Errorf("Keep = %d: cache section %+v, want %d candidates", keep, got, want)
+		}
 	}
 }

@@ -52,8 +52,14 @@ func (s *tuiSource) Scan(ctx context.Context, emit func(tui.Event)) error {
 	}
 	// The database's own errors show with the orphans.
 	var dbErrs []report.Error
+	// The cache tab plans as pactidy cache and report do: the settings'
+	// Keep and KeepUninstalled.
+	policy, err := app.cachePolicy()
+	if err != nil {
+		return err
+	}
 	res, err := findings.Run(ctx, findings.Options{
-		Config: cfg, Optional: s.mode, Allow: allow, Unowned: unowned,
+		Config: cfg, Optional: s.mode, Allow: allow, Unowned: unowned, Cache: policy,
 		Getenv: app.Getenv, Now: app.Now, KeepGoing: true,
 	}, func(ev findings.Event) {
 		sec := ev.Section
