@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pactidy/pactidy/internal/fsafe"
+	"github.com/pactidy/pactidy/internal/ioerr"
 )
 
 // WriteFile replaces path with data, with mode perm (whatever the umask).
@@ -66,7 +67,7 @@ func Write(dir *fsafe.Dir, name string, data []byte, perm fs.FileMode) error {
 		unix.Unlinkat(dir.Fd(), tmp, 0)
 		return fmt.Errorf("write %s: %w", dir.Join(name), err)
 	}
-	if err := retry(func() error { return unix.Renameat(dir.Fd(), tmp, dir.Fd(), name) }); err != nil {
+	if err := ioerr.Retry(func() error { return unix.Renameat(dir.Fd(), tmp, dir.Fd(), name) }); err != nil {
 		unix.Unlinkat(dir.Fd(), tmp, 0)
 		return fmt.Errorf("write %s: %w", dir.Join(name), err)
 	}
@@ -78,17 +79,9 @@ func Write(dir *fsafe.Dir, name string, data []byte, perm fs.FileMode) error {
 
 func openat(dirfd int, name string, flags int, mode uint32) (int, error) {
 	var fd int
-	err := retry(func() (err error) {
+	err := ioerr.Retry(func() (err error) {
 		fd, err = unix.Openat(dirfd, name, flags, mode)
 		return err
 	})
 	return fd, err
-}
-
-func retry(f func() error) error {
-	for {
-		if err := f(); err != unix.EINTR {
-			return err
-		}
-	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/ioerr"
 )
 
 // Dir is an open directory: the handle every other operation works
@@ -30,7 +32,7 @@ const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLO
 func OpenDir(path string) (*Dir, error) {
 	path = filepath.Clean(path)
 	var fd int
-	err := retry(func() (err error) {
+	err := ioerr.Retry(func() (err error) {
 		fd, err = unix.Open(path, dirFlags, 0)
 		return err
 	})
@@ -54,7 +56,7 @@ func (d *Dir) OpenDir(name string) (*Dir, error) {
 		return nil, &fs.PathError{Op: "open directory", Path: path, Err: err}
 	}
 	var fd int
-	err := retry(func() (err error) {
+	err := ioerr.Retry(func() (err error) {
 		fd, err = unix.Openat(d.fd, name, dirFlags, 0)
 		return err
 	})
@@ -145,7 +147,7 @@ func (d *Dir) ReadDir() ([]string, error) {
 	// A descriptor of its own: the read offset is per open file, and d
 	// may be read by several callers.
 	var fd int
-	err := retry(func() (err error) {
+	err := ioerr.Retry(func() (err error) {
 		fd, err = unix.Openat(d.fd, ".", dirFlags, 0)
 		return err
 	})
@@ -160,7 +162,7 @@ func (d *Dir) ReadDir() ([]string, error) {
 	buf := make([]byte, 32<<10)
 	for {
 		var n int
-		err := retry(func() (err error) {
+		err := ioerr.Retry(func() (err error) {
 			n, err = unix.Getdents(fd, buf)
 			return err
 		})
@@ -183,7 +185,7 @@ func (d *Dir) Open(name string, want Identity) (*os.File, Stat, error) {
 		return nil, Stat{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	var fd int
-	err := retry(func() (err error) {
+	err := ioerr.Retry(func() (err error) {
 		fd, err = unix.Openat(d.fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 		return err
 	})
@@ -224,7 +226,7 @@ func (d *Dir) Open(name string, want Identity) (*os.File, Stat, error) {
 // Free is the space available to the caller on d's filesystem, in bytes.
 func (d *Dir) Free() (int64, error) {
 	var sfs unix.Statfs_t
-	if err := retry(func() error { return unix.Fstatfs(d.fd, &sfs) }); err != nil {
+	if err := ioerr.Retry(func() error { return unix.Fstatfs(d.fd, &sfs) }); err != nil {
 		return 0, &fs.PathError{Op: "statfs", Path: d.path, Err: err}
 	}
 	return int64(sfs.Bavail) * int64(sfs.Bsize), nil
@@ -232,7 +234,7 @@ func (d *Dir) Free() (int64, error) {
 
 // Sync flushes d's entries (after a rename or link into it) to disk.
 func (d *Dir) Sync() error {
-	if err := retry(func() error { return unix.Fsync(d.fd) }); err != nil {
+	if err := ioerr.Retry(func() error { return unix.Fsync(d.fd) }); err != nil {
 		return &fs.PathError{Op: "sync", Path: d.path, Err: err}
 	}
 	return nil

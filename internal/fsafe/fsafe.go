@@ -246,13 +246,3 @@ func validName(name string) error {
 	}
 	return nil
 }
-
-// retry runs f again while it fails with EINTR.
-func retry(f func() error) error {
-	for {
-		err := f()
-		if err != unix.EINTR {
-			return err
-		}
-	}
-}

@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/ioerr"
 )
 
 // TempPrefix starts the name of a temporary file Copy creates in the
@@ -40,12 +42,12 @@ func Move(src *Dir, name string, want Identity, dst *Dir, dstName string) error 
 		return &fs.PathError{Op: "move", Path: dst.Join(dstName), Err: err}
 	}
 	err := withStaged(src, name, want, "move", func(s *stage) error {
-		err := retry(func() error { return unix.Renameat2(s.d.fd, name, dst.fd, dstName, unix.RENAME_NOREPLACE) })
+		err := ioerr.Retry(func() error { return unix.Renameat2(s.d.fd, name, dst.fd, dstName, unix.RENAME_NOREPLACE) })
 		if err == unix.EINVAL && want.Type != fs.ModeDir {
 			// No RENAME_NOREPLACE here: a hard link never replaces.
-			err = retry(func() error { return unix.Linkat(s.d.fd, name, dst.fd, dstName, 0) })
+			err = ioerr.Retry(func() error { return unix.Linkat(s.d.fd, name, dst.fd, dstName, 0) })
 			if err == nil {
-				err = retry(func() error { return unix.Unlinkat(s.d.fd, name, 0) })
+				err = ioerr.Retry(func() error { return unix.Unlinkat(s.d.fd, name, 0) })
 			}
 		}
 		if err != nil {
@@ -234,7 +236,7 @@ type temp struct {
 
 func newTemp(dir *Dir) (*temp, error) {
 	var fd int
-	err := retry(func() (err error) {
+	err := ioerr.Retry(func() (err error) {
 		fd, err = unix.Openat(dir.fd, ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
 		return err
 	})
@@ -250,7 +252,7 @@ func newTemp(dir *Dir) (*temp, error) {
 			return nil, err
 		}
 		name := TempPrefix + hex.EncodeToString(rnd[:])
-		err = retry(func() (err error) {
+		err = ioerr.Retry(func() (err error) {
 			fd, err = unix.Openat(dir.fd, name, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 			return err
 		})
@@ -272,10 +274,10 @@ func (t *temp) link(dstName string) error {
 	if t.name == "" {
 		// linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc works for
 		// everyone.
-		err := retry(func() error { return unix.Linkat(t.fd(), "", t.dir.fd, dstName, unix.AT_EMPTY_PATH) })
+		err := ioerr.Retry(func() error { return unix.Linkat(t.fd(), "", t.dir.fd, dstName, unix.AT_EMPTY_PATH) })
 		if err == unix.EPERM || err == unix.ENOENT {
 			proc := "/proc/self/fd/" + strconv.Itoa(t.fd())
-			err = retry(func() error { return unix.Linkat(unix.AT_FDCWD, proc, t.dir.fd, dstName, unix.AT_SYMLINK_FOLLOW) })
+			err = ioerr.Retry(func() error { return unix.Linkat(unix.AT_FDCWD, proc, t.dir.fd, dstName, unix.AT_SYMLINK_FOLLOW) })
 		}
 		if err == nil {
 			t.done = true
@@ -295,7 +297,7 @@ func (t *temp) link(dstName string) error {
 	if st.Dev != own.Dev || st.Ino != own.Ino {
 		return fmt.Errorf("temporary file %s was replaced; %w", t.dir.Join(t.name), ErrChanged)
 	}
-	if err := retry(func() error { return unix.Linkat(t.dir.fd, t.name, t.dir.fd, dstName, 0) }); err != nil {
+	if err := ioerr.Retry(func() error { return unix.Linkat(t.dir.fd, t.name, t.dir.fd, dstName, 0) }); err != nil {
 		return err
 	}
 	t.done = true
@@ -350,7 +352,7 @@ func CanRemove(d *Dir, name string) error {
 	if attrs(d.fd)&(fsImmutable|fsAppend) != 0 {
 		return &fs.PathError{Op: "remove", Path: path, Err: fmt.Errorf("%w (directory %s is immutable or append-only; see lsattr)", unix.EPERM, d.path)}
 	}
-	if err := retry(func() error {
+	if err := ioerr.Retry(func() error {
 		return unix.Faccessat2(d.fd, "", unix.W_OK|unix.X_OK, unix.AT_EACCESS|unix.AT_EMPTY_PATH)
 	}); err != nil {
 		if err == unix.ENOSYS || err == unix.EINVAL {

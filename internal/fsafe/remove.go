@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/ioerr"
 )
 
 // StagePrefix starts the names of the private directories an operation
@@ -45,7 +47,7 @@ func newStage(parent *Dir) (*stage, error) {
 		return nil, err
 	}
 	name := StagePrefix + hex.EncodeToString(rnd[:])
-	if err := retry(func() error { return unix.Mkdirat(parent.fd, name, 0o700) }); err != nil {
+	if err := ioerr.Retry(func() error { return unix.Mkdirat(parent.fd, name, 0o700) }); err != nil {
 		return nil, &fs.PathError{Op: "create private directory", Path: parent.Join(name), Err: err}
 	}
 	d, err := parent.OpenDir(name)
@@ -67,10 +69,10 @@ func newStage(parent *Dir) (*stage, error) {
 
 // take renames name from the parent into the stage.
 func (s *stage) take(name string) error {
-	err := retry(func() error { return unix.Renameat2(s.parent.fd, name, s.d.fd, name, unix.RENAME_NOREPLACE) })
+	err := ioerr.Retry(func() error { return unix.Renameat2(s.parent.fd, name, s.d.fd, name, unix.RENAME_NOREPLACE) })
 	if err == unix.EINVAL {
 		// A filesystem without RENAME_NOREPLACE; the stage is empty.
-		err = retry(func() error { return unix.Renameat(s.parent.fd, name, s.d.fd, name) })
+		err = ioerr.Retry(func() error { return unix.Renameat(s.parent.fd, name, s.d.fd, name) })
 	}
 	return err
 }
@@ -79,10 +81,10 @@ func (s *stage) take(name string) error {
 // another entry. When that fails the entry stays in the stage, which is
 // then kept, and the error says where.
 func (s *stage) giveBack(name string) error {
-	err := retry(func() error { return unix.Renameat2(s.d.fd, name, s.parent.fd, name, unix.RENAME_NOREPLACE) })
+	err := ioerr.Retry(func() error { return unix.Renameat2(s.d.fd, name, s.parent.fd, name, unix.RENAME_NOREPLACE) })
 	if err == unix.EINVAL {
 		if _, serr := statx(s.parent.fd, name); serr == unix.ENOENT {
-			err = retry(func() error { return unix.Renameat(s.d.fd, name, s.parent.fd, name) })
+			err = ioerr.Retry(func() error { return unix.Renameat(s.d.fd, name, s.parent.fd, name) })
 		} else {
 			err = unix.EEXIST
 		}
@@ -111,7 +113,7 @@ func RemoveFile(d *Dir, name string, want Identity) error {
 		return &fs.PathError{Op: "remove", Path: path, Err: errors.New("is a directory (use RemoveTree)")}
 	}
 	return withStaged(d, name, want, "remove", func(s *stage) error {
-		return retry(func() error { return unix.Unlinkat(s.d.fd, name, 0) })
+		return ioerr.Retry(func() error { return unix.Unlinkat(s.d.fd, name, 0) })
 	})
 }
 
@@ -143,7 +145,7 @@ func RemoveTree(d *Dir, name string, want Identity) error {
 		if err := removeContents(top, path); err != nil {
 			return err
 		}
-		return retry(func() error { return unix.Unlinkat(s.d.fd, name, unix.AT_REMOVEDIR) })
+		return ioerr.Retry(func() error { return unix.Unlinkat(s.d.fd, name, unix.AT_REMOVEDIR) })
 	})
 }
 

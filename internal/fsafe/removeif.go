@@ -6,6 +6,8 @@ import (
 	"io/fs"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pactidy/pactidy/internal/ioerr"
 )
 
 // ErrNotMine is matched by the error of RemoveTreeIf when it found an
@@ -43,7 +45,7 @@ func RemoveTreeIf(d *Dir, name string, want Identity, mine func(Stat) bool) erro
 			return ErrNotMine
 		}
 		if !st.IsDir() {
-			return retry(func() error { return unix.Unlinkat(s.d.fd, name, 0) })
+			return ioerr.Retry(func() error { return unix.Unlinkat(s.d.fd, name, 0) })
 		}
 		n := 0
 		if err := removeTreeIf(d, s, name, want, mine, &n); err != nil {
@@ -73,7 +75,7 @@ func removeTreeIf(d *Dir, s *stage, name string, want Identity, mine func(Stat) 
 	if err := removeContentsIf(top, d.Join(name), mine, n); err != nil {
 		return err
 	}
-	return retry(func() error { return unix.Unlinkat(s.d.fd, name, unix.AT_REMOVEDIR) })
+	return ioerr.Retry(func() error { return unix.Unlinkat(s.d.fd, name, unix.AT_REMOVEDIR) })
 }
 
 // removeContentsIf empties dir of the objects mine accepts, depth first,
@@ -98,7 +100,7 @@ func removeContentsIf(dir *Dir, path string, mine func(Stat) bool, removed *int)
 			continue
 		}
 		if !st.IsDir() {
-			err := retry(func() error { return unix.Unlinkat(dir.fd, n, 0) })
+			err := ioerr.Retry(func() error { return unix.Unlinkat(dir.fd, n, 0) })
 			switch err {
 			case nil, unix.ENOENT:
 				*removed++
@@ -132,7 +134,7 @@ func removeContentsIf(dir *Dir, path string, mine func(Stat) bool, removed *int)
 		if err != nil {
 			return err
 		}
-		if err := retry(func() error { return unix.Unlinkat(dir.fd, n, unix.AT_REMOVEDIR) }); err != nil {
+		if err := ioerr.Retry(func() error { return unix.Unlinkat(dir.fd, n, unix.AT_REMOVEDIR) }); err != nil {
 			return &fs.PathError{Op: "remove", Path: p, Err: err}
 		}
 		*removed++

@@ -27,3 +27,14 @@ func Transient(err error) bool {
 	}
 	return false
 }
+
+// Retry runs f again while it fails with EINTR: a system call interrupted
+// by a signal (SIGURG, which the Go runtime sends to preempt, included)
+// said nothing yet.
+func Retry(f func() error) error {
+	for {
+		if err := f(); err != syscall.EINTR {
+			return err
+		}
+	}
+}

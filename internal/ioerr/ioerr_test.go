@@ -27,3 +27,17 @@ func TestTransient(t *testing.T) {
 		}
 	}
 }
+
+func TestRetry(t *testing.T) {
+	calls := 0
+	err := Retry(func() error {
+		calls++
+		if calls < 3 {
+			return syscall.EINTR
+		}
+		return syscall.ENOENT
+	})
+	if err != syscall.ENOENT || calls != 3 {
+		t.Errorf("Retry: %v after %d calls, want ENOENT after 3", err, calls)
+	}
+}

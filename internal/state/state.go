@@ -37,6 +37,7 @@ import (
 
 	"github.com/pactidy/pactidy/internal/atomicfile"
 	"github.com/pactidy/pactidy/internal/fsafe"
+	"github.com/pactidy/pactidy/internal/ioerr"
 	"github.com/pactidy/pactidy/internal/report"
 )
 
@@ -159,7 +160,7 @@ func (st Store) load(dir *fsafe.Dir) (*State, bool, error) {
 	}
 	defer unix.Close(fd)
 	var sys unix.Stat_t
-	if err := retry(func() error { return unix.Fstat(fd, &sys) }); err != nil {
+	if err := ioerr.Retry(func() error { return unix.Fstat(fd, &sys) }); err != nil {
 		return nil, false, fmt.Errorf("state file %s: %w", st.Path, err)
 	}
 	if sys.Mode&unix.S_IFMT != unix.S_IFREG {
@@ -349,13 +350,13 @@ func (st Store) UpdateFrom(prev *State, fn func(*State) error) error {
 		return fmt.Errorf("state directory: %w", err)
 	}
 	defer dir.Close()
-	if err := retry(func() error { return unix.Flock(dir.Fd(), unix.LOCK_EX) }); err != nil {
+	if err := ioerr.Retry(func() error { return unix.Flock(dir.Fd(), unix.LOCK_EX) }); err != nil {
 		return fmt.Errorf("lock state directory %s: %w", dirPath, err)
 	}
 	defer unix.Flock(dir.Fd(), unix.LOCK_UN)
 	if prev != nil && prev.from != (fileID{}) {
 		var cur unix.Stat_t
-		err := retry(func() error {
+		err := ioerr.Retry(func() error {
 			return unix.Fstatat(dir.Fd(), filepath.Base(st.Path), &cur, unix.AT_SYMLINK_NOFOLLOW)
 		})
 		if err == nil && idOf(&cur) == prev.from {
@@ -413,17 +414,9 @@ func readAll(fd int, size, limit int64) ([]byte, error) {
 
 func openat(dirfd int, name string, flags int, mode uint32) (int, error) {
 	var fd int
-	err := retry(func() (err error) {
+	err := ioerr.Retry(func() (err error) {
 		fd, err = unix.Openat(dirfd, name, flags, mode)
 		return err
 	})
 	return fd, err
-}
-
-func retry(f func() error) error {
-	for {
-		if err := f(); err != unix.EINTR {
-			return err
-		}
-	}
 }
