@@ -232,3 +232,54 @@ func TestOwnerCommandArgs(t *testing.T) {
 		t.Errorf("env lacks the owner's HOME and USER")
 	}
 }
+
+// TestUserdataAllUsers: --all-users, as root, looks into the homes of the
+// users of the root's /etc/passwd that have a login shell and a home
+// under /home, and no other; run by another user it is refused.
+func TestUserdataAllUsers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: --all-users is root's")
+	}
+	bin := publicBinary(t)
+	r := userdataRoot(t)
+	mustWriteFile(t, r.Path("/etc/passwd"), "root:x:0:0::/root:/bin/bash\n"+
+		"nobody:x:65534:65534::/home/nobody:/bin/sh\n"+
+		"alice:x:1000:1000::/home/alice:/bin/bash\n"+
+		"daemon:x:2:2::/home/daemon:/usr/sbin/nologin\n"+
+		"svc:x:3:3::/srv/svc:/bin/sh\n")
+	for _, d := range []string{"/home/alice", "/home/daemon", "/srv/svc"} {
+		mustWriteFile(t, r.Path(d+"/.config/gone-"+filepath.Base(d)+"/x"), "leftover")
+	}
+	sysconf := sysconfDir(t)
+	out, stderr, code := runBin(t, sysconf, bin, "--config", r.Config, "report", "--only", "userdata", "--all-users", "--json")
+	if code != exitOK && code != exitFindings {
+		t.Fatalf("report --all-users: exit %d: %s", code, stderr)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]bool{}
+	var paths []string
+	for _, e := range rep.Userdata {
+		users[e.User] = true
+		paths = append(paths, e.Path)
+	}
+	if len(users) != 2 || !users["alice"] || !users["nobody"] {
+		t.Errorf("users %v, want alice and nobody only", users)
+	}
+	for _, want := range []string{"/home/alice/.config/gone-alice", "/home/nobody/.config/gone"} {
+		if !slices.Contains(paths, want) {
+			t.Errorf("%s not listed: %q", want, paths)
+		}
+	}
+
+	cmd := exec.Command(bin, "--config", r.Config, "report", "--only", "userdata", "--all-users")
+	cmd.Env = append(os.Environ(), "PACTIDY_SYSCONFDIR="+sysconf)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	msg, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitUsage || !strings.Contains(string(msg), "run it as root") {
+		t.Errorf("--all-users as nobody: %v\n%s", err, msg)
+	}
+}
