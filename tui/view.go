@@ -130,20 +130,7 @@ func (m *Model) progressText() string {
 			p.Bytes += s.progress.Bytes
 		}
 	}
-	var parts []string
-	if p.Packages > 0 {
-		parts = append(parts, fmt.Sprintf("%d packages", p.Packages))
-	}
-	if p.Dirs > 0 {
-		parts = append(parts, fmt.Sprintf("%d dirs", p.Dirs))
-	}
-	if p.Files > 0 {
-		parts = append(parts, fmt.Sprintf("%d files", p.Files))
-	}
-	if p.Bytes > 0 {
-		parts = append(parts, humanBytes(p.Bytes))
-	}
-	return strings.Join(parts, ", ")
+	return progressOf(p, true)
 }
 
 // tabsView is the row of sections with their counts and bytes; on a
@@ -200,7 +187,7 @@ func (m *Model) listView(s *sectionModel) string {
 	case s.state == sectionPending:
 		p := ""
 		if s.progress != (Progress{}) {
-			p = " (" + progressOf(s.progress) + ")"
+			p = " (" + progressOf(s.progress, false) + ")"
 		}
 		return m.spinner.View() + " scanning " + strings.ToLower(sectionTitles[s.id]) + "…" + p
 	case s.state == sectionFailed:
@@ -231,13 +218,19 @@ func (m *Model) idleText(s *sectionModel) string {
 	return strings.Join(paras, "\n\n")
 }
 
-func progressOf(p Progress) string {
+// progressOf says what p counted: packages, directories, files when
+// files is set (the header's sum shows them, a scanning section's own
+// line does not) and bytes.
+func progressOf(p Progress, files bool) string {
 	var parts []string
 	if p.Packages > 0 {
 		parts = append(parts, fmt.Sprintf("%d packages", p.Packages))
 	}
 	if p.Dirs > 0 {
 		parts = append(parts, fmt.Sprintf("%d dirs", p.Dirs))
+	}
+	if files && p.Files > 0 {
+		parts = append(parts, fmt.Sprintf("%d files", p.Files))
 	}
 	if p.Bytes > 0 {
 		parts = append(parts, humanBytes(p.Bytes))

@@ -339,10 +339,12 @@ func unownedFindings(ctx context.Context, app *App, cfg *conf.Config, allow *all
 	if err := app.skipQuarantine(&o); err != nil {
 		return nil, err
 	}
-	res, err := findings.Run(ctx, findings.Options{
-		Config: cfg, Sections: []string{report.SectionUnowned}, Allow: allow, Unowned: o,
-		Getenv: app.Getenv, Now: app.Now, ProgressInterval: -1,
-	}, nil)
+	fo, err := app.findingsOptions(cfg, allow)
+	if err != nil {
+		return nil, err
+	}
+	fo.Sections, fo.Unowned, fo.ProgressInterval = []string{report.SectionUnowned}, o, -1
+	res, err := findings.Run(ctx, fo, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pactidy/pactidy/internal/allowlist"
+	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/findings"
 	"github.com/pactidy/pactidy/internal/report"
 	"github.com/pactidy/pactidy/scan"
@@ -179,14 +181,11 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 	if err != nil {
 		return err
 	}
-	fo := findings.Options{
-		Config: cfg, Sections: sections, Optional: mode, Allow: allow,
-		Unowned: opts.unowned, Getenv: app.Getenv, Now: app.Now,
-		ProgressInterval: -1,
-	}
-	if fo.Cache, err = app.cachePolicy(); err != nil {
+	fo, err := app.findingsOptions(cfg, allow)
+	if err != nil {
 		return err
 	}
+	fo.Sections, fo.Optional, fo.Unowned, fo.ProgressInterval = sections, mode, opts.unowned, -1
 	if len(opts.why) > 0 {
 		return printWhy(app, opts, fo)
 	}
@@ -255,6 +254,18 @@ func runReport(ctx context.Context, app *App, opts *reportOptions) error {
 		return errFindings
 	}
 	return nil
+}
+
+// findingsOptions are what every computation of findings starts from: the
+// configuration, the allowlist, the settings' cache policy (Keep,
+// KeepUninstalled), the clock and the environment. Callers add their
+// sections and flags.
+func (app *App) findingsOptions(cfg *conf.Config, allow *allowlist.List) (findings.Options, error) {
+	policy, err := app.cachePolicy()
+	if err != nil {
+		return findings.Options{}, err
+	}
+	return findings.Options{Config: cfg, Allow: allow, Cache: policy, Getenv: app.Getenv, Now: app.Now}, nil
 }
 
 func printWhy(app *App, opts *reportOptions, fo findings.Options) error {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pactidy/pactidy/internal/testroot"
 )
 
 // TestTUIHelperProcess is pactidy itself when PACTIDY_TUI_HELPER is set:
@@ -107,12 +109,13 @@ func (tm *tmux) waitText(text string) string {
 	return tm.waitFor(fmt.Sprintf("%q", text), func(s string) bool { return strings.Contains(s, text) })
 }
 
-// TestTUIBrowse drives the real program in tmux on a root built by
-// pacman: the sections fill in, an orphan and an unowned directory are
-// marked, a file is kept forever with K (and its allowlist line written),
-// the summary of d shows what would go, n goes back and q quits.
-func TestTUIBrowse(t *testing.T) {
-	r := reportRoot(t)
+// browseTUI starts the program in tmux on the report root with an
+// unowned directory (usr/share/olddir/) and file (etc/keepme.conf)
+// planted, and waits until every section is done: each tab shows its
+// count and no spinner is left. It returns the screen then.
+func browseTUI(t *testing.T) (tm *tmux, r *testroot.Root, sysconf, screen string) {
+	t.Helper()
+	r = reportRoot(t)
 	for _, f := range []string{"usr/share/olddir/data/a.bin", "usr/share/olddir/b.txt", "etc/keepme.conf"} {
 		if err := os.MkdirAll(filepath.Dir(r.Path(f)), 0o755); err != nil {
 			t.Fatal(err)
@@ -121,18 +124,25 @@ func TestTUIBrowse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sysconf := t.TempDir()
+	sysconf = t.TempDir()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm := newTmux(t, 100, 30, []string{"PACTIDY_TUI_HELPER=1", "PACTIDY_SYSCONFDIR=" + sysconf, "TERM=xterm-256color"},
+	tm = newTmux(t, 100, 30, []string{"PACTIDY_TUI_HELPER=1", "PACTIDY_SYSCONFDIR=" + sysconf, "TERM=xterm-256color"},
 		exe, "-test.run=^TestTUIHelperProcess$", "--", "--config", r.Config, "--color", "never")
-
-	// All sections done: each tab shows its count, no spinner is left.
-	s := tm.waitFor("every section", func(s string) bool {
+	screen = tm.waitFor("every section", func(s string) bool {
 		return strings.Contains(s, "Missing 1") && strings.Contains(s, "Orphans 4") && !strings.Contains(s, "scanning")
 	})
+	return tm, r, sysconf, screen
+}
+
+// TestTUIBrowse drives the real program in tmux on a root built by
+// pacman: the sections fill in, an orphan and an unowned directory are
+// marked, a file is kept forever with K (and its allowlist line written),
+// the summary of d shows what would go, n goes back and q quits.
+func TestTUIBrowse(t *testing.T) {
+	tm, _, sysconf, s := browseTUI(t)
 	for _, want := range []string{"Unneeded 1", "Foreign 1", "Pacnew/Pacsave 1", "cyc-a", "cycle"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("first screen lacks %q:\n%s", want, s)

@@ -18,25 +18,7 @@ func TestTUIRemove(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("pacman -R on the test root needs root")
 	}
-	r := reportRoot(t)
-	for _, f := range []string{"usr/share/olddir/data/a.bin", "usr/share/olddir/b.txt", "etc/keepme.conf"} {
-		if err := os.MkdirAll(filepath.Dir(r.Path(f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(r.Path(f), []byte(strings.Repeat("z", 2048)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sysconf := t.TempDir()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := newTmux(t, 100, 30, []string{"PACTIDY_TUI_HELPER=1", "PACTIDY_SYSCONFDIR=" + sysconf, "TERM=xterm-256color"},
-		exe, "-test.run=^TestTUIHelperProcess$", "--", "--config", r.Config, "--color", "never")
-	tm.waitFor("every section", func(s string) bool {
-		return strings.Contains(s, "Missing 1") && strings.Contains(s, "Orphans 4") && !strings.Contains(s, "scanning")
-	})
+	tm, r, sysconf, _ := browseTUI(t)
 	// oldlib (pacman -Rns takes oldlib-data along).
 	tm.send("s", "/", "oldlib", "Enter", "Space")
 	tm.waitText("1 marked")

@@ -52,16 +52,12 @@ func (s *tuiSource) Scan(ctx context.Context, emit func(tui.Event)) error {
 	}
 	// The database's own errors show with the orphans.
 	var dbErrs []report.Error
-	// The cache tab plans as pactidy cache and report do: the settings'
-	// Keep and KeepUninstalled.
-	policy, err := app.cachePolicy()
+	fo, err := app.findingsOptions(cfg, allow)
 	if err != nil {
 		return err
 	}
-	res, err := findings.Run(ctx, findings.Options{
-		Config: cfg, Optional: s.mode, Allow: allow, Unowned: unowned, Cache: policy,
-		Getenv: app.Getenv, Now: app.Now, KeepGoing: true,
-	}, func(ev findings.Event) {
+	fo.Optional, fo.Unowned, fo.KeepGoing = s.mode, unowned, true
+	res, err := findings.Run(ctx, fo, func(ev findings.Event) {
 		sec := ev.Section
 		if sec == findings.SectionDatabase {
 			sec = ""
@@ -134,10 +130,12 @@ func (s *tuiSource) ScanSection(ctx context.Context, section string, emit func(t
 		return err
 	}
 	var dbErrs []report.Error
-	res, err := findings.Run(ctx, findings.Options{
-		Config: cfg, Sections: []string{report.SectionUserdata}, Allow: allow, Unowned: s.unowned,
-		Homes: homes, UserKeep: keep, Getenv: app.Getenv, Now: app.Now, KeepGoing: true,
-	}, func(ev findings.Event) {
+	fo, err := app.findingsOptions(cfg, allow)
+	if err != nil {
+		return err
+	}
+	fo.Sections, fo.Unowned, fo.Homes, fo.UserKeep, fo.KeepGoing = []string{report.SectionUserdata}, s.unowned, homes, keep, true
+	res, err := findings.Run(ctx, fo, func(ev findings.Event) {
 		switch {
 		case ev.Section == findings.SectionDatabase:
 			if ev.Kind == findings.EventSection {
