@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -20,24 +19,7 @@ var cacheTestNow = time.Now()
 
 func runCacheArgs(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	etc := t.TempDir() // never the host's /etc/pactidy
-	app := &App{
-		Stdout:     &out,
-		Stderr:     &errb,
-		IsTerminal: func() bool { return false },
-		Now:        func() time.Time { return cacheTestNow },
-		Getenv: func(k string) string {
-			if k == "PACTIDY_SYSCONFDIR" {
-				return etc
-			}
-			return ""
-		},
-	}
-	cmd := newRootCmd(app)
-	cmd.SetArgs(args)
-	code = exitCode(app, cmd.ExecuteContext(context.Background()))
-	return out.String(), errb.String(), code
+	return invocation{now: func() time.Time { return cacheTestNow }}.run(t, args...)
 }
 
 // cacheRoot is a root with foo 2.0-1 installed and, in its cache, four

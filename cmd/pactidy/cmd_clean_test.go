@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pactidy/pactidy/internal/conf"
 	"github.com/pactidy/pactidy/internal/testdb"
@@ -19,26 +16,7 @@ import (
 // cleanRun runs pactidy with stdin; terminal says whether it is a terminal.
 func cleanRun(t *testing.T, stdin string, terminal bool, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	etc := t.TempDir() // never the host's /etc/pactidy
-	app := &App{
-		Stdout:          &out,
-		Stderr:          &errb,
-		IsTerminal:      func() bool { return false },
-		Stdin:           strings.NewReader(stdin),
-		StdinIsTerminal: func() bool { return terminal },
-		Now:             func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
-		Getenv: func(k string) string {
-			if k == "PACTIDY_SYSCONFDIR" {
-				return etc
-			}
-			return ""
-		},
-	}
-	cmd := newRootCmd(app)
-	cmd.SetArgs(args)
-	code = exitCode(app, cmd.ExecuteContext(context.Background()))
-	return out.String(), errb.String(), code
+	return invocation{stdin: strings.NewReader(stdin), stdinIsTerminal: func() bool { return terminal }}.run(t, args...)
 }
 
 // orphanRoot: app -> lib1 (kept), oa <-> ob (a cycle of orphans), oc -> od

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -214,23 +212,7 @@ func TestHookInPacmanTransaction(t *testing.T) {
 // runHookCmd runs `pactidy hook` in a test App with stdin.
 func runHookCmd(t *testing.T, stdin string, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	if env == nil {
-		env = map[string]string{}
-	}
-	if _, ok := env["PACTIDY_SYSCONFDIR"]; !ok {
-		env["PACTIDY_SYSCONFDIR"] = t.TempDir()
-	}
-	var out, errb bytes.Buffer
-	app := &App{
-		Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(stdin),
-		IsTerminal: func() bool { return false },
-		Now:        time.Now,
-		Getenv:     func(k string) string { return env[k] },
-	}
-	cmd := newRootCmd(app)
-	cmd.SetArgs(args)
-	code = exitCode(app, cmd.ExecuteContext(context.Background()))
-	return out.String(), errb.String(), code
+	return invocation{env: env, now: time.Now, stdin: strings.NewReader(stdin)}.run(t, args...)
 }
 
 // Whatever goes wrong, the hook prints one warning line and exits 0.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -197,17 +195,7 @@ func squeeze(s string) string {
 // runAt runs a command line in a test App whose clock says now.
 func runAt(t *testing.T, now time.Time, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	app := &App{
-		Stdout: &out, Stderr: &errb,
-		IsTerminal: func() bool { return false },
-		Now:        func() time.Time { return now },
-		Getenv:     func(k string) string { return env[k] },
-	}
-	cmd := newRootCmd(app)
-	cmd.SetArgs(args)
-	code = exitCode(app, cmd.ExecuteContext(context.Background()))
-	return out.String(), errb.String(), code
+	return invocation{env: env, now: func() time.Time { return now }}.run(t, args...)
 }
 
 // The quarantine commands take their directory from [quarantine] Dir, and

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -15,20 +16,41 @@ import (
 // main would use.
 func run(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return invocation{env: env}.run(t, args...)
+}
+
+// invocation is a command line run in a test App: standard output and
+// error captured, stdout never a terminal.
+type invocation struct {
+	// env is the environment; PACTIDY_SYSCONFDIR defaults to an empty
+	// directory, so that tests never read the host's /etc/pactidy,
+	// pacreport or lostfiles files.
+	env map[string]string
+	// now is the clock; nil is 2026-01-02 03:04:05 UTC.
+	now func() time.Time
+	// stdin and stdinIsTerminal are the App's (nil: nobody there).
+	stdin           io.Reader
+	stdinIsTerminal func() bool
+}
+
+func (iv invocation) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range iv.env {
+		env[k] = v
+	}
 	if _, ok := env["PACTIDY_SYSCONFDIR"]; !ok {
-		// Tests never read the host's /etc/pactidy, pacreport or lostfiles files.
-		e := map[string]string{"PACTIDY_SYSCONFDIR": t.TempDir()}
-		for k, v := range env {
-			e[k] = v
-		}
-		env = e
+		env["PACTIDY_SYSCONFDIR"] = t.TempDir()
+	}
+	now := iv.now
+	if now == nil {
+		now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 	}
 	var out, errb bytes.Buffer
 	app := &App{
-		Stdout:     &out,
-		Stderr:     &errb,
+		Stdout: &out, Stderr: &errb, Stdin: iv.stdin, StdinIsTerminal: iv.stdinIsTerminal,
 		IsTerminal: func() bool { return false },
-		Now:        func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Now:        now,
 		Getenv:     func(k string) string { return env[k] },
 	}
 	cmd := newRootCmd(app)
