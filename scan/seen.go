@@ -67,7 +67,7 @@ func (wk *walkWorker) recordSeen(rel string, fd int, owned *ownedDir, ownedSeen 
 			return // not listed: its owned paths get an lstat each
 		}
 		absent = map[string]error{}
-		owned.names(func(name string) {
+		owned.each(func(name string) {
 			if _, ok := names[name]; ok {
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -221,45 +222,36 @@ func firstTransient(errs []pkg.EntryError) error {
 // directory of an owned path (a package need not list them all).
 //
 // It is indexed by directory: the walk looks its directory up once and
-// then checks each entry's name in a small per-directory set, which stays
-// in the CPU cache, instead of probing one big map with full paths. The
-// strings are the database's own: the set adds map entries, not copies.
+// then finds each entry's name among that directory's owned names, kept
+// sorted in a slice. All the slices are cut from one array and the strings
+// are the database's own, so the set costs 16 bytes a name and one map
+// entry a directory: memory the walk does not have to touch.
 type OwnedSet struct {
 	dirs map[string]*ownedDir
 	n    int
-	// sizes are the expected sizes of the directories' sets while the set
-	// is built.
-	sizes map[string]int
-	// spare is storage for the small directories' names, cut as they are
-	// made.
-	spare []string
 }
 
-// ownedDir is the set of owned names in one directory. Most directories
-// of a package tree hold a handful of names: those are kept in a slice
-// and found by comparing them all (tens of thousands of small maps cost
-// more to make than the rest of the set); bigger ones get a map.
+// ownedDir is the set of owned names in one directory, sorted.
 type ownedDir struct {
-	few  []string
-	many map[string]struct{}
+	names []string
 }
-
-// smallDir is the most names a directory keeps in a slice.
-const smallDir = 8
 
 // NewOwnedSet indexes the file lists of db.
 func NewOwnedSet(db *pkg.DB) *OwnedSet {
 	// Count the names of each directory first (runs of one directory in
-	// the sorted lists, hashed once a run), so that every directory's set
-	// is made at its size.
-	sizes := make(map[string]int, 1024)
+	// the sorted lists, hashed once a run), so that every directory's
+	// names can be cut from one array at their number.
+	count := make(map[string]int, 1024)
 	run, runDir := 0, ""
 	for _, p := range db.Packages {
 		for _, f := range p.Files {
-			dir, _ := splitRel(strings.TrimRight(f, "/"))
-			if dir != runDir {
+			dir, name := splitRel(strings.TrimRight(f, "/"))
+			if name == "" {
+				continue
+			}
+			if dir != runDir || run == 0 {
 				if run > 0 {
-					sizes[runDir] += run
+					count[runDir] += run
 				}
 				run, runDir = 0, dir
 			}
@@ -267,35 +259,71 @@ func NewOwnedSet(db *pkg.DB) *OwnedSet {
 		}
 	}
 	if run > 0 {
-		sizes[runDir] += run
+		count[runDir] += run
 	}
-	small := 0
-	for _, n := range sizes {
-		if n <= smallDir {
-			small += n + 1 // and a name a child directory may add
+	// Every directory is a name in its parent, whether or not a package
+	// lists it.
+	dirNames := make([]string, 0, len(count))
+	for dir := range count {
+		dirNames = append(dirNames, dir)
+	}
+	for i := 0; i < len(dirNames); i++ {
+		dir := dirNames[i]
+		if dir == "" {
+			continue
 		}
+		parent, _ := splitRel(dir)
+		if _, ok := count[parent]; !ok {
+			dirNames = append(dirNames, parent)
+		}
+		count[parent]++
 	}
-	s := &OwnedSet{dirs: make(map[string]*ownedDir, len(sizes)), sizes: sizes, spare: make([]string, 0, small)}
+	total := 0
+	for _, c := range count {
+		total += c
+	}
+	arena := make([]string, total)
+	nodes := make([]ownedDir, len(count))
+	s := &OwnedSet{dirs: make(map[string]*ownedDir, len(count))}
+	off, i := 0, 0
+	for dir, c := range count {
+		d := &nodes[i]
+		d.names = arena[off : off : off+c]
+		s.dirs[dir] = d
+		off += c
+		i++
+	}
 	var lastDir string
 	var last *ownedDir
 	for _, p := range db.Packages {
 		for _, f := range p.Files {
-			f = strings.TrimRight(f, "/")
-			dir, name := splitRel(f)
+			dir, name := splitRel(strings.TrimRight(f, "/"))
 			if name == "" {
 				continue
 			}
 			// File lists are sorted, so most files share the previous
 			// file's directory.
 			if last == nil || dir != lastDir {
-				lastDir, last = dir, s.dir(dir)
+				lastDir, last = dir, s.dirs[dir]
 			}
-			if last.add(name) {
-				s.n++
-			}
+			last.names = append(last.names, name)
 		}
 	}
-	s.sizes, s.spare = nil, nil
+	for _, dir := range dirNames {
+		if dir != "" {
+			parent, name := splitRel(dir)
+			d := s.dirs[parent]
+			d.names = append(d.names, name)
+		}
+	}
+	for i := range nodes {
+		d := &nodes[i]
+		if !slices.IsSorted(d.names) {
+			slices.Sort(d.names)
+		}
+		d.names = slices.Compact(d.names)
+		s.n += len(d.names)
+	}
 	return s
 }
 
@@ -305,71 +333,23 @@ func OwnedSetOf(paths []string) *OwnedSet {
 	return NewOwnedSet(pkg.NewDB([]*pkg.Package{{Name: "-", Files: paths}}))
 }
 
-// dir returns the set of dir, creating it and making dir itself owned in
-// its parent (and so on up) when it is new.
-func (s *OwnedSet) dir(dir string) *ownedDir {
-	if d, ok := s.dirs[dir]; ok {
-		return d
-	}
-	d := &ownedDir{}
-	if n := max(s.sizes[dir], 1); n > smallDir {
-		d.many = make(map[string]struct{}, n)
-	} else if len(s.spare)+n+1 <= cap(s.spare) {
-		d.few = s.spare[len(s.spare) : len(s.spare) : len(s.spare)+n+1]
-		s.spare = s.spare[:len(s.spare)+n+1]
-	}
-	s.dirs[dir] = d
-	if dir != "" {
-		pdir, name := splitRel(dir)
-		if s.dir(pdir).add(name) {
-			s.n++
-		}
-	}
-	return d
-}
-
-// add adds name and reports whether it is new.
-func (d *ownedDir) add(name string) bool {
-	if d.many != nil {
-		if _, ok := d.many[name]; ok {
-			return false
-		}
-		d.many[name] = struct{}{}
-		return true
-	}
-	for _, f := range d.few {
-		if f == name {
-			return false
-		}
-	}
-	if len(d.few) < smallDir {
-		d.few = append(d.few, name)
-		return true
-	}
-	d.many = make(map[string]struct{}, 2*smallDir)
-	for _, f := range d.few {
-		d.many[f] = struct{}{}
-	}
-	d.many[name] = struct{}{}
-	d.few = nil
-	return true
-}
-
 // has reports whether name is in the set; a nil set is empty.
 func (d *ownedDir) has(name string) bool {
 	if d == nil {
 		return false
 	}
-	if d.many != nil {
-		_, ok := d.many[name]
-		return ok
-	}
-	for _, f := range d.few {
-		if f == name {
-			return true
+	// A binary search with one comparison a step (slices.BinarySearch
+	// makes two).
+	lo, hi := 0, len(d.names)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if d.names[m] < name {
+			lo = m + 1
+		} else {
+			hi = m
 		}
 	}
-	return false
+	return lo < len(d.names) && d.names[lo] == name
 }
 
 // hasName is has without converting (nor allocating) name.
@@ -382,18 +362,15 @@ func (d *ownedDir) len() int {
 	if d == nil {
 		return 0
 	}
-	return len(d.few) + len(d.many)
+	return len(d.names)
 }
 
 // names calls yield with each name in the set.
-func (d *ownedDir) names(yield func(string)) {
+func (d *ownedDir) each(yield func(string)) {
 	if d == nil {
 		return
 	}
-	for _, f := range d.few {
-		yield(f)
-	}
-	for f := range d.many {
+	for _, f := range d.names {
 		yield(f)
 	}
 }
