@@ -148,11 +148,13 @@ func (w *walker) run(n int) ([]UnownedEntry, []pkg.EntryError) {
 	w.outstanding.Store(1)
 	w.queue = append(w.queue, root)
 	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
+	workers := make([]*walkWorker, n)
+	for i := range workers {
+		wk := &walkWorker{w: w, buf: make([]byte, 64*1024)}
+		workers[i] = wk
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wk := &walkWorker{w: w, buf: make([]byte, 64*1024)}
 			var local []*walkNode
 			for {
 				var nd *walkNode
@@ -166,7 +168,7 @@ func (w *walker) run(n int) ([]UnownedEntry, []pkg.EntryError) {
 				}
 				local = append(local, wk.kids...)
 				wk.kids = wk.kids[:0]
-				w.finish(nd)
+				wk.finish(nd)
 				if w.outstanding.Add(-1) == 0 {
 					w.mu.Lock()
 					w.cond.Broadcast()
@@ -184,7 +186,16 @@ func (w *walker) run(n int) ([]UnownedEntry, []pkg.EntryError) {
 		}()
 	}
 	wg.Wait()
-	return w.result, w.errs
+	size := len(w.result)
+	for _, wk := range workers {
+		size += len(wk.out)
+	}
+	result := make([]UnownedEntry, 0, size)
+	result = append(result, w.result...)
+	for _, wk := range workers {
+		result = append(result, wk.out...)
+	}
+	return result, w.errs
 }
 
 // pop waits for a shared directory; nil when the walk is over.
@@ -224,7 +235,12 @@ var errVanished = errors.New("vanished during the scan")
 
 // finish folds a node whose listing and children are done into its
 // parent, and so on up while parents complete.
-func (w *walker) finish(n *walkNode) {
+//
+// Only an unowned directory can become one entry (or one hidden entry):
+// what reaches a directory a package owns is final and goes straight to
+// the worker's output instead of being copied up the tree level by level.
+func (wk *walkWorker) finish(n *walkNode) {
+	w := wk.w
 	if n.pending.Add(-1) != 0 {
 		return
 	}
@@ -235,28 +251,33 @@ func (w *walker) finish(n *walkNode) {
 			return
 		}
 		p.mu.Lock()
+		items := &p.items
+		if !p.unowned {
+			items = &wk.out
+		}
 		switch rule := n.hiddenWhole(); {
 		case n.revisit:
 			p.dirty, p.mixed = true, true
 		case n.hiddenBy != "":
-			p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count, HiddenBy: n.hiddenBy})
+			*items = append(*items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count, HiddenBy: n.hiddenBy})
 			p.dirty = true
 			p.hide(n.hiddenBy, n.size, n.count+1)
 		case rule != "":
 			if w.showHidden {
-				p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.hsize, Entries: n.hcount, HiddenBy: rule})
+				*items = append(*items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.hsize, Entries: n.hcount, HiddenBy: rule})
 			}
 			p.dirty = true
 			p.hide(rule, n.hsize, n.hcount+1)
 		case n.unowned && !n.dirty:
-			p.items = append(p.items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count, Incomplete: n.incomplete})
+			*items = append(*items, UnownedEntry{Path: "/" + n.rel + "/", Type: TypeDir, Size: n.size, Entries: n.count, Incomplete: n.incomplete})
 			p.size += n.size
 			p.count += n.count + 1
 			p.incomplete = p.incomplete || n.incomplete
 		default:
-			p.items = append(p.items, n.items...)
+			*items = append(*items, n.items...)
 			p.dirty, p.mixed = true, true
 		}
+		n.items = nil
 		p.mu.Unlock()
 		if p.pending.Add(-1) != 0 {
 			return
@@ -271,6 +292,10 @@ type walkWorker struct {
 	key  []byte // relative path of the current entry
 	path []byte // absolute path for system calls
 	kids []*walkNode
+	// out are the final entries this worker found; scratch holds a
+	// listing's entries until they are judged.
+	out     []UnownedEntry
+	scratch []UnownedEntry
 }
 
 // lstatAt is lstat(2) of name in the directory open as dirfd.
@@ -329,7 +354,7 @@ func (wk *walkWorker) list(n *walkNode) {
 		return
 	}
 
-	var acc walkAccum
+	acc := walkAccum{items: wk.scratch[:0]}
 	var seen, ownedSeen int64
 	complete := true
 	wk.kids = wk.kids[:0]
@@ -373,10 +398,16 @@ func (wk *walkWorker) list(n *walkNode) {
 		wk.recordSeen(n.rel, fd, owned, int(ownedSeen))
 	}
 	w.progress.Add(0, 1, seen, acc.size)
+	if !n.unowned {
+		wk.out = append(wk.out, acc.items...)
+	}
 	n.mu.Lock()
 	n.size += acc.size
 	n.count += acc.count
-	n.items = append(n.items, acc.items...)
+	if n.unowned {
+		n.items = append(n.items, acc.items...)
+	}
+	wk.scratch = acc.items[:0]
 	n.dirty = n.dirty || acc.dirty
 	n.merge(&acc.hiddenSum)
 	n.mu.Unlock()
