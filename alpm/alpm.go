@@ -331,11 +331,12 @@ func readLocalDir(dir string, names []string, withFiles, checkDescs bool) ([]loc
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // desc entries are read into it one after another
 			for i := range next {
 				path := filepath.Join(dir, names[i])
 				le := localEntry{dir: names[i], hasFiles: true}
 				if checkDescs {
-					le.err, fatal[i] = checkDesc(filepath.Join(path, "desc"), names[i])
+					le.err, fatal[i] = checkDesc(filepath.Join(path, "desc"), names[i], &buf)
 				}
 				var err error
 				if withFiles {
@@ -515,23 +516,33 @@ func (a *Handle) checkEntries(entries []localEntry, loaded map[string]bool) []pk
 // leaves the rest empty, which would make a dependency look explicit.
 //
 // damage is what is wrong with the entry; fatal is set when the desc could
-// not be read for another reason than being missing.
-func checkDesc(path, dirName string) (damage, fatal error) {
-	data, err := readFile(path, nil)
+// not be read for another reason than being missing. The file is read
+// into *buf, which is grown as needed and kept for the next call.
+func checkDesc(path, dirName string, buf *[]byte) (damage, fatal error) {
+	data, err := readFile(path, (*buf)[:0])
 	if errors.Is(err, fs.ErrNotExist) {
 		return unwrap(err), nil
 	} else if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, unwrap(err))
 	}
+	*buf = data
+	// The line after a %NAME% or %VERSION% line is its value (the last
+	// such line wins; a key on the last line, with no newline after it,
+	// has none).
 	var name, version string
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i+1 < len(lines); i++ {
-		switch lines[i] {
-		case "%NAME%":
-			name = lines[i+1]
-		case "%VERSION%":
-			version = lines[i+1]
+	for rest := data; ; {
+		line, after, more := bytes.Cut(rest, []byte{'\n'})
+		if !more {
+			break
 		}
+		value, _, _ := bytes.Cut(after, []byte{'\n'})
+		switch string(line) {
+		case "%NAME%":
+			name = string(value)
+		case "%VERSION%":
+			version = string(value)
+		}
+		rest = after
 	}
 	const fix = "reinstall the package (pacman -S --dbonly NAME) or restore the database from a backup"
 	if name == "" || version == "" || name+"-"+version != dirName {
@@ -540,7 +551,7 @@ func checkDesc(path, dirName string) (damage, fatal error) {
 	// libalpm ends every field with a blank line and always writes
 	// %VALIDATION% after %REASON%: a file cut short (a full disk) loses
 	// the reason and the dependencies without libalpm noticing.
-	if !strings.HasSuffix(string(data), "\n\n") || !strings.Contains(string(data), "\n%VALIDATION%\n") {
+	if !bytes.HasSuffix(data, []byte("\n\n")) || !bytes.Contains(data, []byte("\n%VALIDATION%\n")) {
 		return fmt.Errorf("damaged desc: the entry is cut short (its install reason and dependencies may be lost); %s", fix), nil
 	}
 	return nil, nil

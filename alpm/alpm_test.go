@@ -1,6 +1,8 @@
 package alpm
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -281,5 +283,54 @@ func TestTruncatedDesc(t *testing.T) {
 	db := load(t, r)
 	if len(db.Errors) != 1 || db.Errors[0].Path != path || !strings.Contains(db.Errors[0].Error(), "cut short") {
 		t.Errorf("errors = %v, want the truncated desc", db.Errors)
+	}
+}
+
+// TestCheckDescParse holds checkDesc's line scan to the plain reading it
+// replaced (split at newlines; the line after a key is its value), on
+// random desc-like texts, with a reused buffer.
+func TestCheckDescParse(t *testing.T) {
+	reference := func(data string) (name, version string) {
+		lines := strings.Split(data, "\n")
+		for i := 0; i+1 < len(lines); i++ {
+			switch lines[i] {
+			case "%NAME%":
+				name = lines[i+1]
+			case "%VERSION%":
+				version = lines[i+1]
+			}
+		}
+		return name, version
+	}
+	tokens := []string{"%NAME%", "%VERSION%", "foo", "1-1", "", "%VALIDATION%", "none", "foo\r", "%NAME%\r"}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "desc")
+	rng := rand.New(rand.NewPCG(1, 2))
+	var buf []byte
+	for n := 0; n < 3000; n++ {
+		var parts []string
+		for k := rng.IntN(12); k > 0; k-- {
+			parts = append(parts, tokens[rng.IntN(len(tokens))])
+		}
+		data := strings.Join(parts, "\n")
+		if rng.IntN(2) == 0 {
+			data += "\n"
+		}
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		name, version := reference(data)
+		damage, fatal := checkDesc(path, "foo-1-1", &buf)
+		if fatal != nil {
+			t.Fatal(fatal)
+		}
+		matches := name != "" && version != "" && name+"-"+version == "foo-1-1"
+		complete := strings.HasSuffix(data, "\n\n") && strings.Contains(data, "\n%VALIDATION%\n")
+		if want := matches && complete; (damage == nil) != want {
+			t.Fatalf("desc %q: damage %v, want damaged %v (name %q, version %q)", data, damage, !want, name, version)
+		}
+		if !matches && (damage == nil || !strings.Contains(damage.Error(), fmt.Sprintf("(%q, %q)", name, version))) {
+			t.Fatalf("desc %q: damage %v, want it to name %q, %q", data, damage, name, version)
+		}
 	}
 }
