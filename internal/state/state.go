@@ -182,6 +182,14 @@ func (st Store) load(dir *fsafe.Dir) (*State, bool, error) {
 }
 
 func decode(data []byte) (*State, string) {
+	if s, ok := decodeFast(data); ok {
+		return s, ""
+	}
+	return decodeJSON(data)
+}
+
+// decodeJSON is decode for any layout of the JSON.
+func decodeJSON(data []byte) (*State, string) {
 	var w wire
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, "is not a pactidy state file (" + err.Error() + ")"

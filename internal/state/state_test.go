@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -465,6 +467,93 @@ func TestEncodeIsMarshalIndent(t *testing.T) {
 		}
 		if want = append(want, '\n'); !bytes.Equal(got, want) {
 			t.Errorf("state %d:\n got: %s\nwant: %s", i, got, want)
+		}
+	}
+}
+
+// TestDecodeFast: what encode writes, decodeFast reads back as the JSON
+// decoder does, keys with escapes, non-UTF-8 bytes and odd characters
+// included; any other layout is left to the JSON decoder.
+func TestDecodeFast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	pieces := []string{"a", "/usr/lib/x", "\"", "\\", "<", ">", "&", "\n", "\t", "\x01", "é", "\u2028", "\xff", "\xe2\x82", " ", "%"}
+	randKey := func() string {
+		var b strings.Builder
+		for k := rng.IntN(6); k >= 0; k-- {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	states := []*State{New()}
+	full := New()
+	full.Record(sample(), t0)
+	full.Hook = &Hook{UpdatedAt: t0.Add(time.Second / 3), Orphans: []string{"a<b>", "c\"d"}}
+	emptyHook := New()
+	emptyHook.Hook = &Hook{UpdatedAt: t0}
+	emptySection := New()
+	emptySection.Sections[report.SectionOrphans] = &Section{UpdatedAt: t0, Keys: map[string]bool{}}
+	states = append(states, full, emptyHook, emptySection)
+	for n := 0; n < 200; n++ {
+		s := New()
+		for _, name := range report.AllSections {
+			if rng.IntN(3) == 0 {
+				continue
+			}
+			sec := &Section{UpdatedAt: t0.Add(time.Duration(rng.Int64N(1e12))), Keys: map[string]bool{}}
+			for k := rng.IntN(20); k > 0; k-- {
+				sec.Keys[randKey()] = true
+			}
+			s.Sections[name] = sec
+		}
+		if rng.IntN(2) == 0 {
+			s.Hook = &Hook{UpdatedAt: t0, Orphans: []string{randKey(), randKey()}}
+		}
+		states = append(states, s)
+	}
+	for i, s := range states {
+		data, err := encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, ok := decodeFast(slices.Clone(data))
+		if !ok {
+			t.Fatalf("state %d: decodeFast refused what encode wrote:\n%s", i, data)
+		}
+		slow, reason := decodeJSON(data)
+		if reason != "" {
+			t.Fatalf("state %d: %s", i, reason)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("state %d: decodeFast\n%+v\nthe JSON decoder\n%+v", i, fast, slow)
+		}
+		// Compact JSON and a file cut short are not encode's layout.
+		compact, err := json.Marshal(toWire(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := decodeFast(compact); ok && len(s.Sections) > 0 {
+			t.Errorf("state %d: decodeFast took compact JSON", i)
+		}
+		if got, reason := decode(compact); reason != "" || !reflect.DeepEqual(got, slow) {
+			t.Errorf("state %d: decode of compact JSON: %q", i, reason)
+		}
+		if _, ok := decodeFast(data[:len(data)-3]); ok {
+			t.Errorf("state %d: decodeFast took a file cut short", i)
+		}
+	}
+	// What the JSON decoder refuses, decodeFast refuses too.
+	for _, bad := range []string{
+		`{"format": "pactidy-state", "version": 2, "sections": {}}`,
+		"{\n \"format\": \"pactidy-state\",\n \"version\": 1,\n \"sections\": {\n  \"nosuch\": {\n   \"updated_at\": \"2026-01-01T00:00:00Z\",\n   \"keys\": []\n  }\n }\n}\n",
+		"{\n \"format\": \"pactidy-state\",\n \"version\": 1,\n \"sections\": {\n  \"orphans\": {\n   \"updated_at\": \"2026-01-01T00:00:00Z\",\n   \"keys\": [],\n   \"keys_base64\": [\n    \"!!\"\n   ]\n  }\n }\n}\n",
+		"{\n \"format\": \"pactidy-state\",\n \"version\": 1,\n \"sections\": {\n  \"orphans\": {\n   \"updated_at\": \"yesterday\",\n   \"keys\": []\n  }\n }\n}\n",
+		"{\n \"format\": \"pactidy-state\",\n \"version\": 1,\n \"sections\": {\n  \"orphans\": {\n   \"updated_at\": \"2026-01-01T00:00:00Z\",\n   \"keys\": [\n    \"a\tb\"\n   ]\n  }\n }\n}\n",
+	} {
+		if _, ok := decodeFast([]byte(bad)); ok {
+			t.Errorf("decodeFast took %q", bad)
+		}
+		if _, reason := decode([]byte(bad)); reason == "" {
+			t.Errorf("decode took %q", bad)
 		}
 	}
 }
