@@ -25,9 +25,11 @@ import (
 // Reserve advises huge pages on size bytes of the heap's address space,
 // to be used by the allocations that follow. It does nothing when
 // GODEBUG disablethp=1 asks the runtime to keep huge pages away from the
-// heap, and where the kernel cannot do it; it never fails.
+// heap, under a limit on address space or data size (ulimit -v or -d: the
+// block might not fit, and the runtime cannot survive a failed
+// allocation), and where the kernel cannot do it; it never fails.
 func Reserve(size int) {
-	if disabled(os.Getenv("GODEBUG")) {
+	if disabled(os.Getenv("GODEBUG")) || limited() {
 		return
 	}
 	if advise(size) {

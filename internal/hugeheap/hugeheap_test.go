@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // advised lists the address ranges of this process that carry the
@@ -106,5 +108,34 @@ func TestDisabled(t *testing.T) {
 		if got := disabled(in); got != want {
 			t.Errorf("disabled(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// TestLimited: under a limit on address space or data size (ulimit -v,
+// ulimit -d) nothing is reserved.
+func TestLimited(t *testing.T) {
+	if limited() {
+		t.Skip("this test runs under a limit already")
+	}
+	for _, res := range []int{unix.RLIMIT_AS, unix.RLIMIT_DATA} {
+		var saved unix.Rlimit
+		if err := unix.Getrlimit(res, &saved); err != nil {
+			t.Fatal(err)
+		}
+		lim := saved
+		lim.Cur = 1 << 40
+		if err := unix.Setrlimit(res, &lim); err != nil {
+			t.Fatal(err)
+		}
+		got := limited()
+		if err := unix.Setrlimit(res, &saved); err != nil {
+			t.Fatal(err)
+		}
+		if !got {
+			t.Errorf("limit %d set to 1 TiB: limited() = false", res)
+		}
+	}
+	if limited() {
+		t.Error("limits restored: limited() = true")
 	}
 }
