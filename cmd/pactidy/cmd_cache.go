@@ -492,7 +492,7 @@ func writeCandidates(w *bufio.Writer, b *[]byte, list []report.CacheCandidate) e
 		if i > 0 {
 			*b = append(*b, ',')
 		}
-		*b = appendCandidate(*b, &list[i])
+		*b = report.AppendCacheCandidate(*b, &list[i])
 		if _, err := w.Write(*b); err != nil {
 			return err
 		}
@@ -500,26 +500,4 @@ func writeCandidates(w *bufio.Writer, b *[]byte, list []report.CacheCandidate) e
 	}
 	*b = append(*b, ']')
 	return nil
-}
-
-func appendCandidate(b []byte, c *report.CacheCandidate) []byte {
-	b = append(b, `{"path":`...)
-	b = report.AppendJSONString(b, c.Path)
-	b = append(b, `,"name":`...)
-	b = report.AppendJSONString(b, c.Name)
-	b = append(b, `,"version":`...)
-	b = report.AppendJSONString(b, c.Version)
-	b = append(b, `,"arch":`...)
-	b = report.AppendJSONString(b, c.Arch)
-	b = append(b, `,"size":`...)
-	b = strconv.AppendInt(b, c.Size, 10)
-	b = append(b, `,"reason":`...)
-	b = report.AppendJSONString(b, c.Reason)
-	b = append(b, `,"kind":`...)
-	b = report.AppendJSONString(b, c.Kind)
-	if c.PathBytes != "" {
-		b = append(b, `,"path_bytes":`...)
-		b = report.AppendJSONString(b, c.PathBytes)
-	}
-	return append(b, '}')
 }

@@ -9,79 +9,151 @@ import "io"
 // marshalling. Here src is known valid, so a byte loop that only tracks
 // strings will do. Empty arrays and objects stay "[]" and "{}".
 func AppendIndent(dst, src []byte, indent string) []byte {
-	dst, _ = indentJSON(dst, src, indent, nil)
-	return dst
+	in := indenter{indent: indent, out: dst}
+	in.write(src)
+	in.end()
+	return in.out
 }
 
 // WriteIndent writes src indented as AppendIndent does to w, through a
 // buffer of 64 KiB rather than one as large as the output.
 func WriteIndent(w io.Writer, src []byte, indent string) error {
-	const chunk = 64 << 10
-	buf, err := indentJSON(make([]byte, 0, chunk+1024), src, indent, func(b []byte) ([]byte, error) {
-		if len(b) < chunk {
-			return b, nil
-		}
-		_, err := w.Write(b)
-		return b[:0], err
-	})
-	if err != nil {
+	iw := NewIndentWriter(w, indent)
+	if _, err := iw.Write(src); err != nil {
 		return err
 	}
-	_, err = w.Write(buf)
-	return err
+	return iw.Flush()
 }
 
-// indentJSON is AppendIndent calling flush, when set, after each token
-// with what dst holds; flush returns what dst is to hold next.
-func indentJSON(dst, src []byte, indent string, flush func([]byte) ([]byte, error)) ([]byte, error) {
-	depth := 0
-	newline := func() {
-		dst = append(dst, '\n')
-		for range depth {
-			dst = append(dst, indent...)
+// IndentWriter indents compact JSON written to it in pieces of any size,
+// as AppendIndent does, and passes it on to its writer in pieces of
+// 64 KiB: a printer can write a large document an element at a time.
+type IndentWriter struct {
+	w   io.Writer
+	in  indenter
+	err error
+}
+
+const indentChunk = 64 << 10
+
+// NewIndentWriter indents what is written to it by indent a level.
+func NewIndentWriter(w io.Writer, indent string) *IndentWriter {
+	return &IndentWriter{w: w, in: indenter{indent: indent, out: make([]byte, 0, indentChunk+1024)}}
+}
+
+// Write indents p; it fails only when the writer below failed.
+func (iw *IndentWriter) Write(p []byte) (int, error) {
+	if iw.err != nil {
+		return 0, iw.err
+	}
+	written := len(p)
+	for len(p) > 0 {
+		n := min(len(p), indentChunk)
+		iw.in.write(p[:n])
+		p = p[n:]
+		if len(iw.in.out) >= indentChunk {
+			if _, iw.err = iw.w.Write(iw.in.out); iw.err != nil {
+				return 0, iw.err
+			}
+			iw.in.out = iw.in.out[:0]
 		}
 	}
+	return written, nil
+}
+
+// Flush writes what is left; the JSON written must be complete.
+func (iw *IndentWriter) Flush() error {
+	if iw.err != nil {
+		return iw.err
+	}
+	iw.in.end()
+	_, iw.err = iw.w.Write(iw.in.out)
+	iw.in.out = iw.in.out[:0]
+	return iw.err
+}
+
+// indenter is the indentation's state between two pieces of input.
+type indenter struct {
+	indent string
+	out    []byte
+	depth  int
+	// inString and escaped follow a string across pieces; opened is the
+	// '{' or '[' just copied, whose line break waits for the next byte
+	// (none if the object or array is empty).
+	inString, escaped bool
+	opened            bool
+}
+
+func (in *indenter) newline() {
+	in.out = append(in.out, '\n')
+	for range in.depth {
+		in.out = append(in.out, in.indent...)
+	}
+}
+
+func (in *indenter) write(src []byte) {
 	for i := 0; i < len(src); i++ {
 		c := src[i]
-		switch c {
-		case '"':
-			// Copy the string through its closing quote.
-			j := i + 1
-			for j < len(src) && src[j] != '"' {
-				if src[j] == '\\' {
-					j++
-				}
+		if in.inString {
+			// Copy the string up to its closing quote or a backslash.
+			j := i
+			for j < len(src) && src[j] != '"' && src[j] != '\\' && !in.escaped {
 				j++
 			}
-			dst = append(dst, src[i:j+1]...)
-			i = j
-		case '{', '[':
-			dst = append(dst, c)
-			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
-				dst = append(dst, src[i+1])
-				i++
+			if j > i {
+				in.out = append(in.out, src[i:j]...)
+				if j == len(src) {
+					return
+				}
+				i, c = j, src[j]
+			}
+			in.out = append(in.out, c)
+			switch {
+			case in.escaped:
+				in.escaped = false
+			case c == '\\':
+				in.escaped = true
+			case c == '"':
+				in.inString = false
+			}
+			continue
+		}
+		if in.opened {
+			in.opened = false
+			if c == '}' || c == ']' {
+				in.out = append(in.out, c)
 				continue
 			}
-			depth++
-			newline()
-		case '}', ']':
-			depth--
-			newline()
-			dst = append(dst, c)
-		case ',':
-			dst = append(dst, c)
-			newline()
-		case ':':
-			dst = append(dst, c, ' ')
-		default:
-			dst = append(dst, c)
+			in.depth++
+			in.newline()
 		}
-		if flush != nil {
-			var err error
-			if dst, err = flush(dst); err != nil {
-				return dst, err
-			}
+		switch c {
+		case '"':
+			in.out = append(in.out, c)
+			in.inString = true
+		case '{', '[':
+			in.out = append(in.out, c)
+			in.opened = true
+		case '}', ']':
+			in.depth--
+			in.newline()
+			in.out = append(in.out, c)
+		case ',':
+			in.out = append(in.out, c)
+			in.newline()
+		case ':':
+			in.out = append(in.out, c, ' ')
+		default:
+			in.out = append(in.out, c)
 		}
 	}
-	return dst, nil
+}
+
+// end completes an object or array opened by the last byte (cut JSON).
+func (in *indenter) end() {
+	if in.opened {
+		in.opened = false
+		in.depth++
+		in.newline()
+	}
 }

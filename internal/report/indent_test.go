@@ -13,6 +13,7 @@ import (
 // bytes, on reports and on random values with every kind of JSON token,
 // strings full of quotes, backslashes, brackets and escapes included.
 func TestAppendIndentIsJSONIndent(t *testing.T) {
+	pieceRng := rand.New(rand.NewPCG(5, 6))
 	check := func(v any) {
 		t.Helper()
 		src, err := json.Marshal(v)
@@ -29,6 +30,20 @@ func TestAppendIndentIsJSONIndent(t *testing.T) {
 		var w bytes.Buffer
 		if err := WriteIndent(&w, src, "  "); err != nil || !bytes.Equal(w.Bytes(), want.Bytes()) {
 			t.Fatalf("WriteIndent of %s: %v\n got: %s\nwant: %s", src, err, w.Bytes(), want.Bytes())
+		}
+		// In pieces of random sizes, cut anywhere (inside strings and
+		// escapes, between '[' and ']').
+		w.Reset()
+		iw := NewIndentWriter(&w, "  ")
+		for rest := src; len(rest) > 0; {
+			n := min(len(rest), 1+pieceRng.IntN(8))
+			if k, err := iw.Write(rest[:n]); err != nil || k != n {
+				t.Fatalf("Write = %d, %v", k, err)
+			}
+			rest = rest[n:]
+		}
+		if err := iw.Flush(); err != nil || !bytes.Equal(w.Bytes(), want.Bytes()) {
+			t.Fatalf("IndentWriter in pieces of %s: %v\n got: %s\nwant: %s", src, err, w.Bytes(), want.Bytes())
 		}
 	}
 	rep := &Report{SchemaVersion: 1, Root: "/", GeneratedAt: time.Unix(0, 0), Sections: AllSections,
