@@ -190,7 +190,7 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 			return nil, err
 		}
 	}
-	errs = append(errs, a.checkEntries(l.entries, loaded)...)
+	errs = append(errs, checkEntries(localDir, l.entries, loaded)...)
 	if o.Files {
 		byDir := make(map[string]*localEntry, len(l.entries))
 		for i := range l.entries {
@@ -288,6 +288,8 @@ func (a *Handle) probeSyncDB(name string) error {
 type localEntry struct {
 	dir string // NAME-VERSION
 	err error  // desc unreadable or inconsistent
+	// base and arch are the desc's %BASE% and %ARCH%.
+	base, arch string
 	// hasFiles is false when the files entry is missing.
 	hasFiles bool
 	filesErr error
@@ -296,17 +298,35 @@ type localEntry struct {
 	backup []pkg.Backup
 }
 
-// listLocal lists the entries (directories) of the local database and
-// checks that its version file can be read: libalpm takes an unreadable
-// one for a database of another version.
+// listLocal lists the entries (directories, or symlinks to directories:
+// libalpm stat()s them) of the local database in directory order, the
+// order libalpm reads them in, and checks that its version file can be
+// read: libalpm takes an unreadable one for a database of another
+// version.
 func listLocal(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read the local database %s: %w", dir, unwrap(err))
+	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read the local database %s: %w", dir, unwrap(err))
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() {
+		typ := e.Type()
+		if typ&fs.ModeSymlink != 0 {
+			fi, err := os.Stat(filepath.Join(dir, e.Name()))
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // dangling: libalpm skips it too
+				}
+				return nil, fmt.Errorf("read the local database entry %s: %w", filepath.Join(dir, e.Name()), unwrap(err))
+			}
+			typ = fi.Mode().Type()
+		}
+		if typ.IsDir() {
 			names = append(names, e.Name())
 		}
 	}
@@ -336,7 +356,7 @@ func readLocalDir(dir string, names []string, withFiles, checkDescs bool) ([]loc
 				path := filepath.Join(dir, names[i])
 				le := localEntry{dir: names[i], hasFiles: true}
 				if checkDescs {
-					le.err, fatal[i] = checkDesc(filepath.Join(path, "desc"), names[i], &buf)
+					le.base, le.arch, le.err, fatal[i] = checkDesc(filepath.Join(path, "desc"), names[i], &buf)
 				}
 				var err error
 				if withFiles {
@@ -485,10 +505,10 @@ func checkUnread(dir string, p *pkg.Package) error {
 	return nil
 }
 
-// checkEntries reports, by path, the local database directories libalpm
-// skipped and the entries whose desc or files are damaged.
-func (a *Handle) checkEntries(entries []localEntry, loaded map[string]bool) []pkg.EntryError {
-	dir := filepath.Join(a.dbPath, "local")
+// checkEntries reports, by path, the directories of the local database
+// dir that libalpm skipped and the entries whose desc or files are
+// damaged.
+func checkEntries(dir string, entries []localEntry, loaded map[string]bool) []pkg.EntryError {
 	var errs []pkg.EntryError
 	for _, e := range entries {
 		path := filepath.Join(dir, e.dir)
@@ -516,14 +536,15 @@ func (a *Handle) checkEntries(entries []localEntry, loaded map[string]bool) []pk
 // leaves the rest empty, which would make a dependency look explicit.
 //
 // damage is what is wrong with the entry; fatal is set when the desc could
-// not be read for another reason than being missing. The file is read
-// into *buf, which is grown as needed and kept for the next call.
-func checkDesc(path, dirName string, buf *[]byte) (damage, fatal error) {
+// not be read for another reason than being missing. base and arch are
+// its %BASE% and %ARCH%, as libalpm reads them. The file is read into
+// *buf, which is grown as needed and kept for the next call.
+func checkDesc(path, dirName string, buf *[]byte) (base, arch string, damage, fatal error) {
 	data, err := readFile(path, (*buf)[:0])
 	if errors.Is(err, fs.ErrNotExist) {
-		return unwrap(err), nil
+		return "", "", unwrap(err), nil
 	} else if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, unwrap(err))
+		return "", "", nil, fmt.Errorf("read %s: %w", path, unwrap(err))
 	}
 	*buf = data
 	// The line after a %NAME% or %VERSION% line is its value (the last
@@ -541,20 +562,24 @@ func checkDesc(path, dirName string, buf *[]byte) (damage, fatal error) {
 			name = string(value)
 		case "%VERSION%":
 			version = string(value)
+		case "%BASE%":
+			base = string(bytes.TrimRight(value, "\r"))
+		case "%ARCH%":
+			arch = string(bytes.TrimRight(value, "\r"))
 		}
 		rest = after
 	}
 	const fix = "reinstall the package (pacman -S --dbonly NAME) or restore the database from a backup"
 	if name == "" || version == "" || name+"-"+version != dirName {
-		return fmt.Errorf("damaged desc: %%NAME%% and %%VERSION%% (%q, %q) do not match the entry; %s", name, version, fix), nil
+		return base, arch, fmt.Errorf("damaged desc: %%NAME%% and %%VERSION%% (%q, %q) do not match the entry; %s", name, version, fix), nil
 	}
 	// libalpm ends every field with a blank line and always writes
 	// %VALIDATION% after %REASON%: a file cut short (a full disk) loses
 	// the reason and the dependencies without libalpm noticing.
 	if !bytes.HasSuffix(data, []byte("\n\n")) || !bytes.Contains(data, []byte("\n%VALIDATION%\n")) {
-		return fmt.Errorf("damaged desc: the entry is cut short (its install reason and dependencies may be lost); %s", fix), nil
+		return base, arch, fmt.Errorf("damaged desc: the entry is cut short (its install reason and dependencies may be lost); %s", fix), nil
 	}
-	return nil, nil
+	return base, arch, nil, nil
 }
 
 func dedupErrors(errs []pkg.EntryError) []pkg.EntryError {

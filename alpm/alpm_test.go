@@ -320,7 +320,7 @@ func TestCheckDescParse(t *testing.T) {
 			t.Fatal(err)
 		}
 		name, version := reference(data)
-		damage, fatal := checkDesc(path, "foo-1-1", &buf)
+		_, _, damage, fatal := checkDesc(path, "foo-1-1", &buf)
 		if fatal != nil {
 			t.Fatal(fatal)
 		}

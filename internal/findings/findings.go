@@ -335,6 +335,16 @@ func (r *run) state(name string) *section {
 
 func (r *run) wants(name string) bool { return slices.Contains(r.sections, name) }
 
+// onlyOf reports whether every section of the run is one of sections.
+func (r *run) onlyOf(sections ...string) bool {
+	for _, s := range r.sections {
+		if !slices.Contains(sections, s) {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *run) run(ctx context.Context) (*Result, error) {
 	r.states = append(r.states, &section{name: SectionDatabase})
 	for _, s := range r.sections {
@@ -422,6 +432,10 @@ func (r *run) load(st *section) error {
 		if db != nil {
 			st.counters.Add(int64(len(db.Packages)), 0, 0, 0)
 		}
+	} else if r.onlyOf(report.SectionUnowned, report.SectionCache) {
+		// The unowned scan needs the file lists, bases and backup entries
+		// (and the cache plan the versions), nothing libalpm adds.
+		db, err = alpm.LoadFiles(r.cfg.DBPath, &st.counters)
 	} else {
 		// Only the foreign section asks the sync databases anything.
 		db, err = LoadDB(r.cfg, alpm.LoadOptions{Files: files, NoSync: !r.wants(report.SectionForeign), Progress: &st.counters})
