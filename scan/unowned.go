@@ -162,8 +162,9 @@ func Unowned(ctx context.Context, db *pkg.DB, o UnownedOptions) (*UnownedResult,
 		allow:      o.Allow,
 		showHidden: o.ShowHidden,
 		installed:  func(name string) bool { return db.Get(name) != nil },
-		visited:    make(map[devIno]struct{}),
-		progress:   o.Progress,
+		// Most walked directories are owned ones: room for them all.
+		visited:  make(map[devIno]struct{}, len(owned.dirs)),
+		progress: o.Progress,
 	}
 	if o.RecordSeen {
 		w.seen = newSeen()
