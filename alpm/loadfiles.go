@@ -26,8 +26,8 @@ import (
 // same words: damaged desc entries, missing files entries, entries libalpm
 // would skip. What cannot be read fails the load, as in LoadWith.
 // TestLoadFilesIsLoadWith holds the two to each other on damaged
-// databases.
-func LoadFiles(dbPath string, progress *progress.Counters) (*pkg.DB, error) {
+// databases. counters, when set, counts the packages read.
+func LoadFiles(dbPath string, counters *progress.Counters) (*pkg.DB, error) {
 	dir := filepath.Join(dbPath, "local")
 	if fi, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("local database %s: %w", dir, unwrap(err))
@@ -67,7 +67,7 @@ func LoadFiles(dbPath string, progress *progress.Counters) (*pkg.DB, error) {
 		}
 		pkgs = append(pkgs, p)
 	}
-	progress.Add(int64(len(pkgs)), 0, 0, 0)
+	counters.Add(int64(len(pkgs)), 0, 0, 0)
 	db := pkg.NewDB(pkgs)
 	db.Errors = checkEntries(dir, entries, loaded)
 	return db, nil

@@ -1,7 +1,7 @@
 // Package hugeheap lets the Go heap use transparent huge pages on kernels
 // that give them only to memory that asks for them (transparent_hugepage
-// "madvise", Debian's default, where "always" is what many other
-// distributions ship).
+// mode "madvise", as on the machines the benchmarks run on; in mode
+// "always" the heap gets them anyway, in "never" not at all).
 //
 // A report holds tens of megabytes at once (file lists, the owned set,
 // the walk). Served from 4 KiB pages, every page costs a fault the first

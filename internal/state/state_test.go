@@ -444,10 +444,10 @@ func TestUpdateFrom(t *testing.T) {
 	}
 }
 
-// TestEncodeIsMarshalIndent: the state file is what
-// json.MarshalIndent(wire, "", " ") writes, for states with and without
-// sections, keys, non-UTF-8 keys and the hook's record.
-func TestEncodeIsMarshalIndent(t *testing.T) {
+// edgeStates are an empty state, a full one (every section of sample and
+// the hook's record), one whose hook recorded no orphans and one with an
+// empty section.
+func edgeStates() []*State {
 	full := New()
 	full.Record(sample(), t0)
 	full.Hook = &Hook{UpdatedAt: t0.Add(time.Second / 3), Orphans: []string{"a<b>", "c\"d"}}
@@ -455,7 +455,14 @@ func TestEncodeIsMarshalIndent(t *testing.T) {
 	emptyHook.Hook = &Hook{UpdatedAt: t0}
 	emptySection := New()
 	emptySection.Sections[report.SectionOrphans] = &Section{UpdatedAt: t0, Keys: map[string]bool{}}
-	for i, s := range []*State{New(), full, emptyHook, emptySection} {
+	return []*State{New(), full, emptyHook, emptySection}
+}
+
+// TestEncodeIsMarshalIndent: the state file is what
+// json.MarshalIndent(wire, "", " ") writes, for states with and without
+// sections, keys, non-UTF-8 keys and the hook's record.
+func TestEncodeIsMarshalIndent(t *testing.T) {
+	for i, s := range edgeStates() {
 		got, err := encode(s)
 		if err != nil {
 			t.Fatal(err)
@@ -484,15 +491,7 @@ func TestDecodeFast(t *testing.T) {
 		}
 		return b.String()
 	}
-	states := []*State{New()}
-	full := New()
-	full.Record(sample(), t0)
-	full.Hook = &Hook{UpdatedAt: t0.Add(time.Second / 3), Orphans: []string{"a<b>", "c\"d"}}
-	emptyHook := New()
-	emptyHook.Hook = &Hook{UpdatedAt: t0}
-	emptySection := New()
-	emptySection.Sections[report.SectionOrphans] = &Section{UpdatedAt: t0, Keys: map[string]bool{}}
-	states = append(states, full, emptyHook, emptySection)
+	states := edgeStates()
 	for n := 0; n < 200; n++ {
 		s := New()
 		for _, name := range report.AllSections {
