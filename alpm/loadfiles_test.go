@@ -101,6 +101,13 @@ func TestLoadFilesIsLoadWith(t *testing.T) {
 	if err := os.Symlink(filepath.Join(r.Dir, "nowhere"), filepath.Join(local, "dangling-1-1")); err != nil {
 		t.Fatal(err)
 	}
+	// Names pacman never writes but libalpm loads: an empty version or
+	// release; and one it does not, with an empty name.
+	for _, odd := range []string{"india--1", "juliet-1-", "-kilo-1"} {
+		if err := os.CopyFS(filepath.Join(local, odd), os.DirFS(filepath.Join(local, "hotel-x-1.0-1"))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	edit("golf-1.0-1", "desc", func(s string) string {
 		if strings.Contains(s, "%BASE%\n") {
 			return strings.Replace(s, "%BASE%\ngolf\n", "%BASE%\ngolf-base\n", 1)
@@ -108,7 +115,7 @@ func TestLoadFilesIsLoadWith(t *testing.T) {
 		return strings.Replace(s, "%VERSION%\n1.0-1\n\n", "%VERSION%\n1.0-1\n\n%BASE%\ngolf-base\n\n", 1)
 	})
 	compare("damaged")
-	if db, _ := LoadFiles(r.DBPath, nil); db.Get("golf") == nil || db.Get("golf").Base != "golf-base" || db.Get("foxtrot") == nil || len(db.Get("foxtrot").Files) == 0 {
+	if db, _ := LoadFiles(r.DBPath, nil); db.Get("golf") == nil || db.Get("golf").Base != "golf-base" || db.Get("foxtrot") == nil || len(db.Get("foxtrot").Files) == 0 || db.Get("india") == nil || db.Get("juliet") == nil {
 		t.Fatalf("the edited base or the symlinked entry was not read:\n%s", filesView(db))
 	}
 
