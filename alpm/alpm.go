@@ -450,7 +450,7 @@ func (a *Handle) checkLoaded(dir string, names []string, loaded, loadedNames map
 		if loaded[n] {
 			continue
 		}
-		if name, ok := splitName(n); ok && !loadedNames[name] {
+		if name, _, ok := splitEntryName(n); ok && !loadedNames[name] {
 			why := "it gave no reason"
 			if err := a.h.LastError(); err != nil {
 				why = err.Error()
@@ -459,20 +459,6 @@ func (a *Handle) checkLoaded(dir string, names []string, loaded, loadedNames map
 		}
 	}
 	return nil
-}
-
-// splitName splits a local database entry NAME-PKGVER-PKGREL the way
-// libalpm does (from the right), returning NAME.
-func splitName(entry string) (string, bool) {
-	rel := strings.LastIndexByte(entry, '-')
-	if rel <= 0 {
-		return "", false
-	}
-	ver := strings.LastIndexByte(entry[:rel], '-')
-	if ver <= 0 || ver == rel-1 || rel == len(entry)-1 {
-		return "", false
-	}
-	return entry[:ver], true
 }
 
 // checkUnread fails when libalpm could not read a package's desc: it then

@@ -46,7 +46,7 @@ func LoadFiles(dbPath string, counters *progress.Counters) (*pkg.DB, error) {
 	loaded := make(map[string]bool, len(names))
 	seen := make(map[string]bool, len(names))
 	for _, n := range names {
-		if name, _, ok := libalpmSplit(n); ok && !seen[name] {
+		if name, _, ok := splitEntryName(n); ok && !seen[name] {
 			seen[name], loaded[n] = true, true
 		}
 	}
@@ -60,7 +60,7 @@ func LoadFiles(dbPath string, counters *progress.Counters) (*pkg.DB, error) {
 		if !loaded[e.dir] {
 			continue
 		}
-		name, version, _ := libalpmSplit(e.dir)
+		name, version, _ := splitEntryName(e.dir)
 		p := &pkg.Package{Name: name, Version: version, Base: e.base, Arch: e.arch, Files: e.files, Backup: e.backup}
 		if !e.hasFiles {
 			p.FilesErr = fmt.Errorf("%s: %w", filepath.Join(dir, e.dir, "files"), e.filesErr)
@@ -97,21 +97,4 @@ func checkVersion(dir string, entries int) error {
 		return fmt.Errorf("read the local database %s: it is of format version %q, libalpm reads version %s (run pacman-db-upgrade)", dir, strings.TrimSpace(string(data)), localDBVersion)
 	}
 	return nil
-}
-
-// libalpmSplit splits a local database entry into name and version as
-// libalpm's _alpm_splitname does: at the second '-' from the right, the
-// name not empty. Unlike pacman's own packages, a damaged or hand-made
-// entry may have an empty version or release ("foo--1", "foo-1-"); libalpm
-// loads those, so they are loaded here too.
-func libalpmSplit(entry string) (name, version string, ok bool) {
-	rel := strings.LastIndexByte(entry, '-')
-	if rel < 0 {
-		return "", "", false
-	}
-	ver := strings.LastIndexByte(entry[:rel], '-')
-	if ver <= 0 {
-		return "", "", false
-	}
-	return entry[:ver], entry[ver+1:], true
 }

@@ -111,14 +111,17 @@ func LoadVersions(dbPath string) (*pkg.DB, error) {
 }
 
 // splitEntryName splits NAME-PKGVER-PKGREL from the right, as libalpm's
-// _alpm_splitname does: a name may hold '-', a version never does.
+// _alpm_splitname does: a name may hold '-', a version never does. Like
+// libalpm it needs two hyphens and a name, nothing more: pacman never
+// writes "foo--1" or "foo-1-", but libalpm loads such an entry (version
+// "-1", "1-"), so it is a package here too.
 func splitEntryName(s string) (name, version string, ok bool) {
 	rel := strings.LastIndexByte(s, '-')
-	if rel <= 0 {
+	if rel < 0 {
 		return "", "", false
 	}
 	ver := strings.LastIndexByte(s[:rel], '-')
-	if ver <= 0 || ver+1 == rel || rel+1 == len(s) {
+	if ver <= 0 {
 		return "", "", false
 	}
 	return s[:ver], s[ver+1:], true

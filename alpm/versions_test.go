@@ -110,8 +110,10 @@ func TestSplitEntryName(t *testing.T) {
 		{"a-b-c-d", "a-b", "c-d"},
 		{"foo-1.0", "", ""},
 		{"-1.0-1", "", ""},
-		{"foo--1", "", ""},
-		{"foo-1-", "", ""},
+		{"foo--1", "foo", "-1"},
+		{"foo-1-", "foo", "1-"},
+		{"foo-", "", ""},
+		{"-", "", ""},
 	} {
 		name, ver, ok := splitEntryName(c.in)
 		if ok != (c.name != "") || name != c.name || ver != c.ver {
