@@ -39,11 +39,15 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, sys
 const heapReserve = 256 << 20
 
 func main() {
-	hugeheap.Reserve(heapReserve)
 	if err := reserveRuntimeFiles(); err != nil {
 		fmt.Fprintf(os.Stderr, "pactidy: %v\n", err)
 		os.Exit(exitFailure)
 	}
+	// After the poller has its descriptors: the collection Reserve runs
+	// starts timers, which would otherwise start the poller at a moment
+	// of their choosing (under ulimit -n 6, while reserveRuntimeFiles
+	// holds the spare descriptors, and the runtime complains on stderr).
+	hugeheap.Reserve(heapReserve)
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	app := newApp()
