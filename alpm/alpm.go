@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	galpm "github.com/Jguer/go-alpm/v2"
@@ -145,21 +146,31 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 		err     error
 	}
 	listed := make(chan listing, 1)
-	go func() {
+	readDir := func() {
 		if o.NoEntryCheck && !o.Files {
 			listed <- listing{}
 			return
 		}
 		e, err := readLocalDir(localDir, names, o.Files, !o.NoEntryCheck)
 		listed <- listing{e, err}
-	}()
+	}
+	// With descriptors to spare, the entries are read beside libalpm.
+	// Without (a "ulimit -n" of a dozen), the two would take each
+	// other's last descriptor, and libalpm takes a database it cannot
+	// open for an empty one: then they read one after the other.
+	crowded := spareFiles() <= 1
+	if !crowded {
+		go readDir()
+	}
 	var syncNames map[string]bool
 	var syncDBs []string
 	var errs []pkg.EntryError
 	if !o.NoSync {
 		var err error
 		if syncNames, syncDBs, errs, err = a.syncNames(); err != nil {
-			<-listed
+			if !crowded {
+				<-listed
+			}
 			return nil, err
 		}
 	}
@@ -175,6 +186,9 @@ func (a *Handle) LoadWith(o LoadOptions) (*pkg.DB, error) {
 		o.Progress.Add(1, 0, 0, 0)
 		return nil
 	})
+	if crowded {
+		readDir()
+	}
 	l := <-listed
 	if err != nil {
 		return nil, fmt.Errorf("local database %s: %w", a.dbPath, err)
@@ -237,7 +251,22 @@ func (a *Handle) syncNames() (map[string]bool, []string, []pkg.EntryError, error
 		if n == 0 {
 			// libalpm returns no packages both for an empty repository and
 			// for a file it cannot read; only the latter sets an error.
-			if err := a.probeSyncDB(db.Name()); err != nil {
+			// It also cannot read a file when the process is out of
+			// descriptors for a moment (the other readers of a report hold
+			// some): read it again in a fresh handle, a few times, apart,
+			// and take what a read finds.
+			var err error
+			for try := range syncReadTries {
+				time.Sleep(time.Duration(try) * 25 * time.Millisecond)
+				var found []string
+				if found, err = a.readSyncDB(db.Name()); err == nil {
+					for _, name := range found {
+						names[name] = true
+					}
+					break
+				}
+			}
+			if err != nil {
 				// libalpm does not say why; if the file cannot be opened
 				// now, it is the machine, not the file.
 				if perr := probeFile(file); ioerr.Transient(perr) {
@@ -266,22 +295,32 @@ func probeFile(file string) error {
 	return nil
 }
 
-// probeSyncDB reads one sync database in a fresh handle, whose error state
-// is clean, and returns libalpm's error if it could not be loaded.
-func (a *Handle) probeSyncDB(name string) error {
+// syncReadTries is how many times a sync database that came back empty
+// with an error is read again.
+const syncReadTries = 4
+
+// readSyncDB reads one sync database in a fresh handle, whose error state
+// is clean: the names of its packages, or libalpm's error if it could not
+// be loaded (no names and no error: an empty repository).
+func (a *Handle) readSyncDB(name string) ([]string, error) {
 	h, err := galpm.Initialize(a.root, a.dbPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer h.Release()
 	db, err := h.RegisterSyncDB(name, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(db.PkgCache().Slice()) == 0 {
-		return h.LastError()
+	var names []string
+	_ = db.PkgCache().ForEach(func(p galpm.IPackage) error {
+		names = append(names, p.Name())
+		return nil
+	})
+	if len(names) == 0 {
+		return nil, h.LastError()
 	}
-	return nil
+	return names, nil
 }
 
 // localEntry is what a direct read of one local database directory found.
