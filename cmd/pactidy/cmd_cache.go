@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -394,24 +393,17 @@ func (o *cacheOutput) finish() error {
 		_, err = o.app.Stdout.Write(append(ind.Bytes(), '\n'))
 		return err
 	}
-	w := bufio.NewWriterSize(o.app.Stdout, 64<<10)
-	if err := doc.writeTo(w); err != nil {
+	if err := doc.writeTo(o.app.Stdout); err != nil {
 		return err
 	}
-	if err := w.WriteByte('\n'); err != nil {
-		return err
-	}
-	return w.Flush()
+	_, err := io.WriteString(o.app.Stdout, "\n")
+	return err
 }
 
 // marshal is writeTo into memory.
 func (d *cacheJSON) marshal() ([]byte, error) {
 	var b bytes.Buffer
-	w := bufio.NewWriter(&b)
-	if err := d.writeTo(w); err != nil {
-		return nil, err
-	}
-	if err := w.Flush(); err != nil {
+	if err := d.writeTo(&b); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -421,83 +413,20 @@ func (d *cacheJSON) marshal() ([]byte, error) {
 // them), but the file lists by hand and one file at a time: reflection
 // over tens of thousands of files, or building the whole document in
 // memory, is most of the time of printing a big plan.
-func (d *cacheJSON) writeTo(w *bufio.Writer) error {
-	c := d.Cache
-	var b []byte
-	small := func(key string, v any) error {
-		j, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		b = append(b, key...)
-		b = append(b, j...)
-		return nil
-	}
-	flush := func() error {
-		_, err := w.Write(b)
-		b = b[:0]
-		return err
-	}
-	b = append(b, `{"schema_version":`...)
-	b = strconv.AppendInt(b, int64(d.SchemaVersion), 10)
-	b = append(b, `,"generated_at":`...)
-	b = report.AppendJSONString(b, d.GeneratedAt)
-	b = append(b, `,"action":`...)
-	b = report.AppendJSONString(b, d.Action)
-	if err := small(`,"cache":{"dirs":`, c.Dirs); err != nil {
-		return err
-	}
-	if c.DirsBytes != nil {
-		if err := small(`,"dirs_bytes":`, c.DirsBytes); err != nil {
-			return err
-		}
-	}
-	b = append(b, `,"candidates":`...)
-	if err := writeCandidates(w, &b, c.Candidates); err != nil {
-		return err
-	}
-	b = append(b, `,"reclaim_bytes":`...)
-	b = strconv.AppendInt(b, c.ReclaimBytes, 10)
-	b = append(b, `,"kept":`...)
-	if err := writeCandidates(w, &b, c.Kept); err != nil {
-		return err
-	}
-	if err := small(`,"build_caches":`, c.BuildCaches); err != nil {
-		return err
-	}
-	b = append(b, `,"build_cache_bytes":`...)
-	b = strconv.AppendInt(b, c.BuildCacheBytes, 10)
-	b = append(b, '}')
+func (d *cacheJSON) writeTo(w io.Writer) error {
+	s := report.NewJSONStream(w)
+	s.Raw(`{"schema_version":`)
+	s.Int(int64(d.SchemaVersion))
+	s.Raw(`,"generated_at":`)
+	s.Str(d.GeneratedAt)
+	s.Raw(`,"action":`)
+	s.Str(d.Action)
+	s.Raw(`,"cache":`)
+	s.Cache(d.Cache)
 	if d.Result != nil {
-		if err := small(`,"result":`, d.Result); err != nil {
-			return err
-		}
+		s.Value(`,"result":`, d.Result)
 	}
-	if err := small(`,"errors":`, d.Errors); err != nil {
-		return err
-	}
-	b = append(b, '}')
-	return flush()
-}
-
-// writeCandidates writes what *b holds, then list, one entry at a time
-// through *b.
-func writeCandidates(w *bufio.Writer, b *[]byte, list []report.CacheCandidate) error {
-	if list == nil {
-		*b = append(*b, "null"...)
-		return nil
-	}
-	*b = append(*b, '[')
-	for i := range list {
-		if i > 0 {
-			*b = append(*b, ',')
-		}
-		*b = report.AppendCacheCandidate(*b, &list[i])
-		if _, err := w.Write(*b); err != nil {
-			return err
-		}
-		*b = (*b)[:0]
-	}
-	*b = append(*b, ']')
-	return nil
+	s.Value(`,"errors":`, d.Errors)
+	s.Raw("}")
+	return s.Flush()
 }

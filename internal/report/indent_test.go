@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// TestAppendIndentIsJSONIndent: the fast indentation gives json.Indent's
+// TestIndentWriterIsJSONIndent: the fast indentation gives json.Indent's
 // bytes, on reports and on random values with every kind of JSON token,
 // strings full of quotes, backslashes, brackets and escapes included.
-func TestAppendIndentIsJSONIndent(t *testing.T) {
+func TestIndentWriterIsJSONIndent(t *testing.T) {
 	pieceRng := rand.New(rand.NewPCG(5, 6))
 	check := func(v any) {
 		t.Helper()
@@ -24,17 +24,18 @@ func TestAppendIndentIsJSONIndent(t *testing.T) {
 		if err := json.Indent(&want, src, "", "  "); err != nil {
 			t.Fatal(err)
 		}
-		if got := AppendIndent(nil, src, "  "); !bytes.Equal(got, want.Bytes()) {
-			t.Fatalf("AppendIndent of %s\n got: %s\nwant: %s", src, got, want.Bytes())
-		}
 		var w bytes.Buffer
-		if err := WriteIndent(&w, src, "  "); err != nil || !bytes.Equal(w.Bytes(), want.Bytes()) {
-			t.Fatalf("WriteIndent of %s: %v\n got: %s\nwant: %s", src, err, w.Bytes(), want.Bytes())
+		iw := NewIndentWriter(&w, "  ")
+		if _, err := iw.Write(src); err != nil {
+			t.Fatal(err)
+		}
+		if err := iw.Flush(); err != nil || !bytes.Equal(w.Bytes(), want.Bytes()) {
+			t.Fatalf("IndentWriter of %s: %v\n got: %s\nwant: %s", src, err, w.Bytes(), want.Bytes())
 		}
 		// In pieces of random sizes, cut anywhere (inside strings and
 		// escapes, between '[' and ']').
 		w.Reset()
-		iw := NewIndentWriter(&w, "  ")
+		iw = NewIndentWriter(&w, "  ")
 		for rest := src; len(rest) > 0; {
 			n := min(len(rest), 1+pieceRng.IntN(8))
 			if k, err := iw.Write(rest[:n]); err != nil || k != n {
@@ -96,7 +97,7 @@ func TestAppendIndentIsJSONIndent(t *testing.T) {
 	for range 2000 {
 		check(value(0))
 	}
-	// Megabytes: WriteIndent flushes many times, mid-array.
+	// Megabytes: the writer flushes many times, mid-array.
 	big := make([]any, 30000)
 	for i := range big {
 		big[i] = map[string]any{"path": strings.Repeat("x\"{", i%50), "n": i, "e": []any{}}

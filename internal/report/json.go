@@ -106,90 +106,88 @@ func wireOf(rep *Report) *jsonReport {
 // built it in memory, megabytes for a big cache, and that garbage is what
 // the collector then had to catch up with.
 func (r *jsonReport) write(w io.Writer) error {
-	s := jsonStream{w: w}
-	s.raw(`{"schema_version":`)
-	s.int(int64(r.SchemaVersion))
-	s.raw(`,"root":`)
-	s.str(r.Root)
+	s := NewJSONStream(w)
+	s.Raw(`{"schema_version":`)
+	s.Int(int64(r.SchemaVersion))
+	s.Raw(`,"root":`)
+	s.Str(r.Root)
 	if r.RootBytes != "" {
-		s.raw(`,"root_bytes":`)
-		s.str(r.RootBytes)
+		s.Raw(`,"root_bytes":`)
+		s.Str(r.RootBytes)
 	}
-	s.raw(`,"generated_at":`)
-	s.str(r.GeneratedAt)
-	s.value(`,"sections":`, r.Sections)
-	s.raw(`,"installed":`)
-	s.int(int64(r.Installed))
+	s.Raw(`,"generated_at":`)
+	s.Str(r.GeneratedAt)
+	s.Value(`,"sections":`, r.Sections)
+	s.Raw(`,"installed":`)
+	s.Int(int64(r.Installed))
 	if r.Optional != "" {
-		s.raw(`,"optional":`)
-		s.str(r.Optional)
+		s.Raw(`,"optional":`)
+		s.Str(r.Optional)
 	}
 	if r.Orphans != nil {
-		s.value(`,"orphans":`, r.Orphans)
+		s.Value(`,"orphans":`, r.Orphans)
 	}
 	if r.Unneeded != nil {
-		s.value(`,"unneeded":`, r.Unneeded)
+		s.Value(`,"unneeded":`, r.Unneeded)
 	}
 	if r.Foreign != nil {
-		s.value(`,"foreign":`, r.Foreign)
+		s.Value(`,"foreign":`, r.Foreign)
 	}
 	if r.ForeignUnknown != nil {
-		s.value(`,"foreign_unknown":`, r.ForeignUnknown)
+		s.Value(`,"foreign_unknown":`, r.ForeignUnknown)
 	}
 	if r.MissingFiles != nil {
-		s.value(`,"missing_files":`, r.MissingFiles)
+		s.Value(`,"missing_files":`, r.MissingFiles)
 	}
 	if r.Pacfiles != nil {
-		s.value(`,"pacfiles":`, r.Pacfiles)
+		s.Value(`,"pacfiles":`, r.Pacfiles)
 	}
 	if r.Unowned != nil {
-		s.raw(`,"unowned":`)
-		list(&s, *r.Unowned, AppendUnowned)
+		s.Raw(`,"unowned":`)
+		list(s, *r.Unowned, AppendUnowned)
 	}
 	if r.UnownedIncomplete != nil {
-		s.value(`,"unowned_incomplete":`, r.UnownedIncomplete)
+		s.Value(`,"unowned_incomplete":`, r.UnownedIncomplete)
 	}
 	if len(r.UnownedNoFileLists) > 0 {
-		s.value(`,"unowned_no_file_lists":`, r.UnownedNoFileLists)
+		s.Value(`,"unowned_no_file_lists":`, r.UnownedNoFileLists)
 	}
-	if c := r.Cache; c != nil {
-		s.value(`,"cache":{"dirs":`, c.Dirs)
-		if len(c.DirsBytes) > 0 {
-			s.value(`,"dirs_bytes":`, c.DirsBytes)
-		}
-		s.raw(`,"candidates":`)
-		list(&s, c.Candidates, AppendCacheCandidate)
-		s.raw(`,"reclaim_bytes":`)
-		s.int(c.ReclaimBytes)
-		s.raw(`,"kept":`)
-		list(&s, c.Kept, AppendCacheCandidate)
-		s.value(`,"build_caches":`, c.BuildCaches)
-		s.raw(`,"build_cache_bytes":`)
-		s.int(c.BuildCacheBytes)
-		s.raw("}")
+	if r.Cache != nil {
+		s.Raw(`,"cache":`)
+		s.Cache(r.Cache)
 	}
 	if r.Userdata != nil {
-		s.value(`,"userdata":`, r.Userdata)
+		s.Value(`,"userdata":`, r.Userdata)
 	}
-	s.value(`,"errors":`, r.Errors)
-	s.raw("}\n")
-	return s.flush()
+	s.Value(`,"errors":`, r.Errors)
+	s.Raw("}\n")
+	return s.Flush()
 }
 
-// jsonStream writes JSON through a buffer of its own, in pieces of about
-// 32 KiB; the first error sticks.
-type jsonStream struct {
+// JSONStream writes a JSON document piece by piece, as json.Marshal would
+// write it, through a buffer of its own that goes to its writer in pieces
+// of about 32 KiB; the first error sticks. The report and the cache
+// command write their long lists with it, an element at a time.
+type JSONStream struct {
 	w   io.Writer
 	b   []byte
 	err error
 }
 
-func (s *jsonStream) raw(text string) { s.b = append(s.b, text...) }
-func (s *jsonStream) str(v string)    { s.b = AppendJSONString(s.b, v) }
-func (s *jsonStream) int(v int64)     { s.b = strconv.AppendInt(s.b, v, 10) }
+// NewJSONStream writes to w.
+func NewJSONStream(w io.Writer) *JSONStream { return &JSONStream{w: w} }
 
-// value writes key and v as json.Marshal writes it.
-func (s *jsonStream) value(key string, v any) {
+// Raw writes text as it is (keys, punctuation).
+func (s *JSONStream) Raw(text string) { s.b = append(s.b, text...) }
+
+// Str writes v as a JSON string.
+func (s *JSONStream) Str(v string) { s.b = AppendJSONString(s.b, v) }
+
+// Int writes v.
+func (s *JSONStream) Int(v int64) { s.b = strconv.AppendInt(s.b, v, 10) }
+
+// Value writes key and v as json.Marshal writes it.
+func (s *JSONStream) Value(key string, v any) {
 	j, err := json.Marshal(v)
 	if err != nil && s.err == nil {
 		s.err = err
@@ -198,13 +196,32 @@ func (s *jsonStream) value(key string, v any) {
 	s.maybeFlush()
 }
 
-func (s *jsonStream) maybeFlush() {
+// Cache writes the cache plan's object, its file lists a file at a time.
+func (s *JSONStream) Cache(c *Cache) {
+	s.Value(`{"dirs":`, c.Dirs)
+	if len(c.DirsBytes) > 0 {
+		s.Value(`,"dirs_bytes":`, c.DirsBytes)
+	}
+	s.Raw(`,"candidates":`)
+	list(s, c.Candidates, AppendCacheCandidate)
+	s.Raw(`,"reclaim_bytes":`)
+	s.Int(c.ReclaimBytes)
+	s.Raw(`,"kept":`)
+	list(s, c.Kept, AppendCacheCandidate)
+	s.Value(`,"build_caches":`, c.BuildCaches)
+	s.Raw(`,"build_cache_bytes":`)
+	s.Int(c.BuildCacheBytes)
+	s.Raw("}")
+}
+
+func (s *JSONStream) maybeFlush() {
 	if len(s.b) >= 32<<10 {
-		s.flush()
+		s.Flush()
 	}
 }
 
-func (s *jsonStream) flush() error {
+// Flush writes what is buffered and returns the first error met.
+func (s *JSONStream) Flush() error {
 	if s.err == nil && len(s.b) > 0 {
 		_, s.err = s.w.Write(s.b)
 	}
@@ -214,9 +231,9 @@ func (s *jsonStream) flush() error {
 
 // list writes elems as a JSON array (null when nil), each element by
 // appendElem.
-func list[T any](s *jsonStream, elems []T, appendElem func([]byte, *T) []byte) {
+func list[T any](s *JSONStream, elems []T, appendElem func([]byte, *T) []byte) {
 	if elems == nil {
-		s.raw("null")
+		s.Raw("null")
 		return
 	}
 	s.b = append(s.b, '[')
